@@ -1,0 +1,110 @@
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+
+/**
+ * The only module that touches `res`. Two hooks, both through public APIs:
+ * - `onHeaders`: runs a listener once, just before the status line and headers are written, so the
+ *   Set-Cookie decision sees the final state of the session (as the on-headers package does for
+ *   express-session, including the CVE-2025-7339 fix for array headers).
+ * - `holdEnd`: when the listener says a store write is due, `res.end` writes all but the last byte,
+ *   waits for the store, then finishes; the client never sees a complete response before the session is stored.
+ */
+
+type WriteHead = ServerResponse['writeHead']
+type HeaderArgument = OutgoingHttpHeaders | OutgoingHttpHeader[] | OutgoingHttpHeader[][] | undefined
+
+function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const pair of headers as unknown as [string, OutgoingHttpHeader][]) if (pair[0]) res.setHeader(pair[0], pair[1])
+      return
+    }
+    const flat = headers as unknown as string[]
+    if (flat.length % 2 !== 0) throw new TypeError('headers array is malformed')
+    // a flat array may repeat a name (several Set-Cookie lines): replace, then append each
+    for (let i = 0; i < flat.length; i += 2) res.removeHeader(flat[i] as string)
+    for (let i = 0; i < flat.length; i += 2) if (flat[i]) res.appendHeader(flat[i] as string, flat[i + 1] as string)
+  } else if (headers) {
+    for (const key of Object.keys(headers)) {
+      const value = headers[key]
+      if (key && value !== undefined) res.setHeader(key, value)
+    }
+  }
+}
+
+/** Runs `listener` once, before the headers are written, whatever `writeHead` signature the app uses. */
+export function onHeaders(res: ServerResponse, listener: () => void): void {
+  const previous = res.writeHead
+  let fired = false
+  res.writeHead = function writeHead(this: ServerResponse, statusCode: number, ...rest: unknown[]) {
+    const headerIndex = typeof rest[0] === 'string' ? 1 : 0
+    // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
+    this.statusCode = statusCode
+    applyHeaders(this, rest[headerIndex] as HeaderArgument)
+    const args: unknown[] = [statusCode, ...rest.slice(0, headerIndex)]
+    if (!fired) {
+      fired = true
+      listener.call(this)
+      // the listener may have changed the status code
+      if (this.statusCode !== statusCode) args.length = 1
+      args[0] = this.statusCode
+    }
+    return (previous as (...a: unknown[]) => ServerResponse).apply(this, args)
+  } as WriteHead
+}
+
+/** Appends one Set-Cookie value, keeping every value already set by `setHeader` or `writeHead`. */
+export function appendSetCookie(res: ServerResponse, value: string): void {
+  const previous = res.getHeader('Set-Cookie')
+  if (previous === undefined) res.setHeader('Set-Cookie', [value])
+  else if (Array.isArray(previous)) res.setHeader('Set-Cookie', [...previous, value])
+  else res.setHeader('Set-Cookie', [String(previous), value])
+}
+
+/** A store operation run at the end of the response; it calls `done` once, whatever the outcome. */
+export type EndWork = (done: () => void) => void
+
+/**
+ * Replaces `res.end`: on the first call `decide()` says what store work is due; without work the
+ * response ends at once. A second call returns false and does nothing. compat: the return value is
+ * the boolean of the inner write, as in express-session.
+ */
+export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined): void {
+  const end = res.end
+  const write = res.write
+  let ended = false
+  res.end = function heldEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown): boolean {
+    if (ended) return false
+    ended = true
+    const work = decide()
+    if (work === undefined) return (end as (...a: unknown[]) => unknown).call(res, chunk, encoding) as boolean
+
+    // `pending`: the chunk, or its held-back last byte, has not been written yet
+    let pending = true
+    let result: boolean | undefined
+    work(() => {
+      if (pending) {
+        pending = false
+        result = (end as (...a: unknown[]) => unknown).call(res, chunk, encoding) as boolean
+        return
+      }
+      ;(end as () => unknown).call(res)
+    })
+    // the store answered synchronously: the response is already complete
+    if (!pending) return result as boolean
+
+    if (!res.headersSent) res.writeHead(res.statusCode)
+    if (chunk == null) return true
+    const contentLength = Number(res.getHeader('Content-Length'))
+    if (!isNaN(contentLength) && contentLength > 0) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding as BufferEncoding)
+      encoding = undefined
+      if (buffer.length !== 0) {
+        // hold back the last byte so the client cannot see a complete response before the store answered
+        chunk = buffer.subarray(buffer.length - 1)
+        return (write as (...a: unknown[]) => boolean).call(res, buffer.subarray(0, buffer.length - 1))
+      }
+    }
+    pending = false
+    return (write as (...a: unknown[]) => boolean).call(res, chunk, encoding)
+  } as unknown as ServerResponse['end']
+}

@@ -1,0 +1,84 @@
+/**
+ * Every error this library throws or passes to `next()` is a `TesseraError` with a stable `code`.
+ * Codes are never renamed or reused; the README lists them.
+ */
+export const TesseraErrorCodes = [
+  'ERR_TESSERA_INVALID_OPTION',
+  'ERR_TESSERA_STORE_UNAVAILABLE',
+  'ERR_TESSERA_STORE_TIMEOUT',
+  'ERR_TESSERA_SESSION_TOO_LARGE',
+  'ERR_TESSERA_SESSION_GONE',
+  'ERR_TESSERA_INVALID_SESSION_STATE',
+  'ERR_TESSERA_COOKIE_TOO_LARGE',
+] as const
+
+/** The union of every error code. */
+export type TesseraErrorCode = (typeof TesseraErrorCodes)[number]
+
+/** Base class of every error raised by tessera-session. */
+export abstract class TesseraError extends Error {
+  abstract readonly code: TesseraErrorCode
+  /** HTTP status Express's default error handler answers with. */
+  readonly status: number = 500
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** A configuration mistake, thrown when `session()` or a store is constructed. */
+export class InvalidOptionError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_INVALID_OPTION'
+  /** The option at fault, dotted (`cookie.path`). */
+  readonly option: string
+
+  constructor(option: string, message: string) {
+    super(`${option}: ${message}`)
+    this.option = option
+  }
+}
+
+/** The store failed (connection lost, command error). Requests fail closed with 503. */
+export class StoreUnavailableError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_STORE_UNAVAILABLE'
+  override readonly status = 503
+}
+
+/** The store did not answer within `storeTimeout`. Requests fail closed with 503. */
+export class StoreTimeoutError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_STORE_TIMEOUT'
+  override readonly status = 503
+}
+
+/** The serialized session exceeds `maxSessionBytes`; nothing was written. */
+export class SessionTooLargeError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_SESSION_TOO_LARGE'
+  override readonly status = 500
+  readonly size: number
+  readonly limit: number
+
+  constructor(size: number, limit: number) {
+    super(`session is ${size} bytes serialized, over the limit of ${limit} bytes`)
+    this.size = size
+    this.limit = limit
+  }
+}
+
+/** `reload()` found no session in the store (destroyed or expired meanwhile). */
+export class SessionGoneError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_SESSION_GONE'
+  override readonly status = 500
+}
+
+/** A session method was called when it cannot act (after `destroy()`, after the response ended). */
+export class InvalidSessionStateError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_INVALID_SESSION_STATE'
+  override readonly status = 500
+}
+
+/** The Set-Cookie name and value would exceed 4096 bytes, which browsers drop. */
+export class CookieTooLargeError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_COOKIE_TOO_LARGE'
+  override readonly status = 500
+}

@@ -1,0 +1,114 @@
+/**
+ * The store contract: what a built-in store implements and what the engine calls. Promise-based,
+ * one round trip per method. Expected outcomes are values (`'gone'`, `'collision'`); errors are
+ * failures of the store itself and make the request fail closed.
+ */
+
+/** Top-level session keys and their JSON-compatible values. Null-prototype when it comes from a store. */
+export type SessionValues = Record<string, unknown>
+
+/** Engine-owned facts about a session, stored beside the data and never mixed into it (R10, R23). */
+export interface SessionMeta {
+  /** Epoch ms the session was created (reset by `login`). */
+  createdAt: number
+  /** Epoch ms after which the session is dead whatever its activity (absolute timeout). */
+  absoluteExpiresAt: number
+  /** The idle window (ms) the session's `expiresAt` was computed with. */
+  idleTimeout: number
+  /** Epoch ms of the last authentication, when the app used `login`. */
+  authTime?: number
+  /** A per-session cookie lifetime (ms) the app chose (`req.session.cookie.maxAge = …`), if any. */
+  cookieMaxAge?: number | null
+  /** Keyed hash of the client binding (R26), when a binding policy is on. */
+  binding?: string
+}
+
+/** A session as a store returns it. */
+export interface StoredSession {
+  data: SessionValues
+  meta: SessionMeta | null
+  /** The user the session belongs to, for the per-user index. */
+  userId: string | null
+  /** Epoch ms the record dies (idle deadline, never past `meta.absoluteExpiresAt`). */
+  expiresAt: number
+  /** Increases with every `update`; starts at 1. */
+  version: number
+}
+
+/** What `create` writes. */
+export interface NewSession {
+  data: SessionValues
+  meta: SessionMeta | null
+  userId: string | null
+  expiresAt: number
+}
+
+/** A field-level change: only what changed is written, so overlapping requests on different keys both survive. */
+export interface SessionPatch {
+  /** Keys whose value changed, with the new value. */
+  set: SessionValues
+  /** Keys that were removed. */
+  unset: readonly string[]
+  /** `set` is the whole data: every other stored key is removed (whole-object writes of the legacy face). */
+  replace?: boolean | undefined
+  /** New metadata, when it changed. */
+  meta?: SessionMeta | undefined
+  /** New owner for the per-user index; `undefined` leaves it as it is, `null` clears it. */
+  userId?: string | null | undefined
+  /**
+   * The whole session after the change. Field-level stores ignore it; stores that can only write
+   * whole objects (express-session callback stores, through the legacy adapter) write it instead.
+   */
+  whole: SessionValues
+}
+
+export interface GetOptions {
+  /** Slide the record's expiry to this epoch ms in the same round trip... */
+  slideTo?: number
+  /** ...but only when its current expiry is before this epoch ms (throttled touch). */
+  slideIfBefore?: number
+}
+
+export interface UpdateOptions {
+  /** Refuse the write (`'conflict'`) unless the stored version equals this. */
+  expectVersion?: number
+}
+
+export type CreateResult = 'ok' | 'collision'
+export type UpdateResult = 'ok' | 'gone' | 'conflict'
+
+/** Summary of one session of a user, as `listByUser` gives it. */
+export interface UserSessionInfo {
+  id: string
+  expiresAt: number
+  meta: SessionMeta | null
+}
+
+/** Marks an object as a contract store (as opposed to an express-session callback store). */
+export const kContractStore: unique symbol = Symbol.for('tessera-session.contract-store')
+
+export interface SessionStore {
+  readonly [kContractStore]: true
+  /** The live session, or null when it is missing, expired or destroyed. May slide the expiry (see options). */
+  get(id: string, options?: GetOptions): Promise<StoredSession | null>
+  /** Writes a new session; never overwrites an existing or recently destroyed id. */
+  create(id: string, session: NewSession): Promise<CreateResult>
+  /** Applies a patch to a live session; never recreates a destroyed or expired one. */
+  update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult>
+  /** Moves a live session's expiry; a no-op when it is gone. */
+  touch(id: string, expiresAt: number): Promise<void>
+  /** Deletes the session and leaves a short-lived tombstone so earlier readers cannot write it back. */
+  destroy(id: string): Promise<void>
+  /** The live sessions of a user. */
+  listByUser?(userId: string): Promise<UserSessionInfo[]>
+  /** Destroys every session of a user but `exceptId`; resolves how many were destroyed. */
+  destroyByUser?(userId: string, exceptId?: string): Promise<number>
+  /** Deletes expired records; resolves how many. */
+  prune?(): Promise<number>
+  /** Releases what the store opened itself (timers, connections it created). */
+  close?(): Promise<void>
+}
+
+export function isContractStore(value: unknown): value is SessionStore {
+  return typeof value === 'object' && value !== null && (value as { [kContractStore]?: unknown })[kContractStore] === true
+}

@@ -1,0 +1,185 @@
+import { Store, type StoredSessionData } from '../compat/store.ts'
+import type { Session } from '../session.ts'
+import { parseJson } from '../safe-json.ts'
+import {
+  kContractStore,
+  type CreateResult,
+  type NewSession,
+  type SessionMeta,
+  type SessionPatch,
+  type SessionStore,
+  type SessionValues,
+  type StoredSession,
+  type UpdateResult,
+} from './contract.ts'
+
+/**
+ * The one place where the two store interfaces meet:
+ * - `toCallbackStore(store)` gives a built-in store express-session's callback face, so it works
+ *   under express-session itself and under the compat entry;
+ * - `fromCallbackStore(store)` lets the main entry use any express-session store (connect-redis,
+ *   connect-pg-simple, …). Such stores write whole objects: concurrent writes are last-writer-wins
+ *   and a write racing a destroy can recreate the session. Use a built-in store to avoid both.
+ */
+
+/** The key under which the main entry's metadata travels inside a whole-object session. */
+export const META_KEY = '__tessera'
+const DAY = 86_400_000
+
+/** Calls back outside the promise chain, so an exception thrown by the callback is not swallowed. */
+function settle<T>(promise: Promise<T>, onValue: (value: T) => void, onError: (err: unknown) => void): void {
+  promise.then(
+    (value) => process.nextTick(onValue, value),
+    (err: unknown) => process.nextTick(onError, err),
+  )
+}
+
+function expiryOf(cookie: StoredSessionData['cookie'] | undefined, defaultTtl: number): number {
+  const expires = cookie?.expires
+  if (expires != null) {
+    const at = typeof expires === 'string' ? Date.parse(expires) : +expires
+    if (!Number.isNaN(at)) return at
+  }
+  return Date.now() + defaultTtl
+}
+
+export interface CallbackStoreOptions {
+  /** Lifetime (ms) of sessions whose cookie has no `expires` (browser-session cookies). Default one day. */
+  defaultTtl?: number
+}
+
+/** A built-in store seen through express-session's callback interface. */
+export interface CallbackStore extends Store {
+  /** The built-in store behind this face. */
+  readonly store: SessionStore
+}
+
+/**
+ * Gives a built-in store express-session's callback interface (`get/set/destroy/touch`, plus
+ * `all/length/clear` when the store has them).
+ *
+ * @example
+ * import expressSession from 'express-session'
+ * import { toCallbackStore } from 'tessera-session'
+ * app.use(expressSession({ secret, store: toCallbackStore(new SqliteStore({ path: 'sessions.db' })) }))
+ */
+export function toCallbackStore(store: SessionStore, options: CallbackStoreOptions = {}): CallbackStore {
+  const face = Object.create(Store.prototype) as Store
+  Store.call(face)
+  return installCallbackFace(face, store, options)
+}
+
+/** Gives `face`, an already constructed `Store`, the callback methods of `store`. */
+export function installCallbackFace(face: Store, store: SessionStore, options: CallbackStoreOptions = {}): CallbackStore {
+  const defaultTtl = options.defaultTtl ?? DAY
+  Object.defineProperty(face, 'store', { value: store, enumerable: false })
+
+  face.get = (sid, callback) => {
+    settle(store.get(sid), (found) => callback(null, found === null ? null : toWholeObject(found)), callback)
+  }
+  face.set = (sid, session, callback) => {
+    // compat: like express-session's MemoryStore, the session is serialized when `set` is called
+    const data = parseJson(JSON.stringify(session)) as SessionValues & StoredSessionData
+    const expiresAt = expiryOf(data.cookie, defaultTtl)
+    const patch: SessionPatch = { set: data, unset: [], replace: true, whole: data }
+    const write = store.update(sid, patch, expiresAt).then((result) => {
+      return result === 'gone' ? store.create(sid, { data, meta: null, userId: null, expiresAt }) : result
+    })
+    settle(write, () => callback?.(), (err) => callback?.(err))
+  }
+  face.destroy = (sid, callback) => {
+    settle(store.destroy(sid), () => callback?.(), (err) => callback?.(err))
+  }
+  face.touch = (sid, session, callback) => {
+    // compat: express-session's MemoryStore stores the touched cookie, not only a new expiry
+    const cookie = parseJson(JSON.stringify(session.cookie)) as StoredSessionData['cookie']
+    const patch: SessionPatch = { set: { cookie }, unset: [], whole: { ...(session as Session), cookie } }
+    settle(store.update(sid, patch, expiryOf(cookie, defaultTtl)), () => callback?.(), (err) => callback?.(err))
+  }
+  const { all, length, clear } = store as SessionStore & {
+    all?: () => Promise<Array<[string, StoredSession]>>
+    length?: () => Promise<number>
+    clear?: () => Promise<void>
+  }
+  if (typeof all === 'function') {
+    face.all = (callback) => {
+      const sessions = all.call(store).then((entries) => {
+        const byId: Record<string, StoredSessionData> = Object.create(null)
+        for (const [id, found] of entries) byId[id] = toWholeObject(found)
+        return byId
+      })
+      settle(sessions, (byId) => callback(null, byId), callback)
+    }
+  }
+  if (typeof length === 'function') {
+    face.length = (callback) => settle(length.call(store), (n) => callback(null, n), callback)
+  }
+  if (typeof clear === 'function') {
+    face.clear = (callback) => settle(clear.call(store), () => callback?.(), (err) => callback?.(err))
+  }
+  return face as CallbackStore
+}
+
+/** A stored session as express-session sees it: data plus `cookie`. */
+function toWholeObject(found: StoredSession): StoredSessionData {
+  const data = found.data as StoredSessionData
+  if (typeof data.cookie === 'object' && data.cookie !== null) return data
+  // written by the main entry: express-session needs a cookie to rebuild the session
+  const whole = { cookie: { originalMaxAge: found.meta?.cookieMaxAge ?? null, expires: new Date(found.expiresAt).toISOString(), httpOnly: true, path: '/' } } as StoredSessionData
+  for (const key of Object.keys(data)) whole[key] = data[key]
+  return whole
+}
+
+/**
+ * Lets the main entry use an express-session store. Every write is a whole-object `set`
+ * (last writer wins); `create` cannot refuse an existing id; there are no versions.
+ */
+export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions = {}): SessionStore {
+  const defaultTtl = options.defaultTtl ?? DAY
+  const call = <T>(run: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> =>
+    new Promise((resolve, reject) => {
+      run((err, value) => (err ? reject(err) : resolve(value)))
+    })
+
+  const wholeObject = (data: SessionValues, meta: SessionMeta | null, userId: string | null, expiresAt: number): StoredSessionData => {
+    const maxAge = meta?.cookieMaxAge ?? null
+    const whole = { cookie: { originalMaxAge: maxAge, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: '/' } } as StoredSessionData
+    for (const key of Object.keys(data)) if (key !== 'cookie' && key !== META_KEY) whole[key] = data[key]
+    whole[META_KEY] = { meta, userId }
+    return whole
+  }
+
+  return {
+    [kContractStore]: true,
+    async get(id) {
+      // methods are looked up at call time: apps patch their stores
+      const found = await call<StoredSessionData | null>((done) => legacy.get(id, done))
+      if (!found || typeof found !== 'object') return null
+      const expiresAt = expiryOf(found.cookie, defaultTtl)
+      if (expiresAt <= Date.now()) return null
+      const data: SessionValues = Object.create(null)
+      for (const key of Object.keys(found)) if (key !== 'cookie' && key !== META_KEY) data[key] = found[key]
+      const extra = found[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
+      return { data, meta: extra?.meta ?? null, userId: extra?.userId ?? null, expiresAt, version: 1 }
+    },
+    async create(id, session: NewSession): Promise<CreateResult> {
+      await call((done) => legacy.set(id, wholeObject(session.data, session.meta, session.userId, session.expiresAt), done))
+      return 'ok'
+    },
+    async update(id, patch, expiresAt): Promise<UpdateResult> {
+      const extra = patch.whole[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
+      const meta = patch.meta ?? extra?.meta ?? null
+      const userId = patch.userId !== undefined ? patch.userId : (extra?.userId ?? null)
+      await call((done) => legacy.set(id, wholeObject(patch.whole, meta, userId, expiresAt), done))
+      return 'ok'
+    },
+    async touch(id, expiresAt) {
+      if (typeof legacy.touch !== 'function') return
+      const session = { cookie: { expires: new Date(expiresAt).toISOString(), originalMaxAge: null, httpOnly: true, path: '/' } }
+      await call((done) => legacy.touch!(id, session as StoredSessionData, done))
+    },
+    async destroy(id) {
+      await call((done) => legacy.destroy(id, done))
+    },
+  }
+}

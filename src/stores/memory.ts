@@ -1,0 +1,287 @@
+import { parseJson } from '../safe-json.ts'
+import { InvalidOptionError } from '../errors.ts'
+import {
+  kContractStore,
+  type CreateResult,
+  type GetOptions,
+  type NewSession,
+  type SessionMeta,
+  type SessionPatch,
+  type SessionStore,
+  type SessionValues,
+  type StoredSession,
+  type UpdateOptions,
+  type UpdateResult,
+  type UserSessionInfo,
+} from './contract.ts'
+
+export interface MemoryStoreOptions {
+  /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
+  max?: number
+  /** How often (ms) the background sweep runs. Default 60 000. */
+  sweepInterval?: number
+  /** How many entries one sweep looks at, so a sweep never blocks the event loop for long. Default 1 000. */
+  sweepBatch?: number
+  /** How long (ms) a destroyed id stays unusable, so late writers cannot bring it back. Default 60 000. */
+  tombstoneTtl?: number
+}
+
+interface Entry {
+  /** Each top-level key's JSON, as a field-level store keeps it. */
+  fields: Map<string, string>
+  meta: SessionMeta | null
+  userId: string | null
+  expiresAt: number
+  version: number
+}
+
+const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombstoneTtl: 60_000 }
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, 'must be a positive integer')
+  return value
+}
+
+function writeFields(fields: Map<string, string>, values: SessionValues): void {
+  for (const key of Object.keys(values)) {
+    const json = JSON.stringify(values[key])
+    // compat: JSON drops undefined and functions, so such a key is not stored at all
+    if (json === undefined) fields.delete(key)
+    else fields.set(key, json)
+  }
+}
+
+/**
+ * An in-process store for development, tests and single-process apps. Bounded (`max`, least
+ * recently used evicted), expiry enforced on every read, expired entries swept in small chunks on
+ * an unref'd timer. Data is kept as JSON per top-level key, so nothing the app mutates later leaks in.
+ *
+ * @example
+ * import session, { MemoryStore } from 'tessera-session'
+ * app.use(session({ secret, store: new MemoryStore({ max: 50_000 }) }))
+ */
+export class MemoryStore implements SessionStore {
+  readonly [kContractStore] = true as const
+  readonly #entries = new Map<string, Entry>()
+  readonly #tombstones = new Map<string, number>()
+  readonly #byUser = new Map<string, Set<string>>()
+  readonly #max: number
+  readonly #sweepBatch: number
+  readonly #tombstoneTtl: number
+  #sweepCursor: Iterator<[string, Entry]> | undefined
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#max = positiveInteger('max', options.max, DEFAULTS.max)
+    this.#sweepBatch = positiveInteger('sweepBatch', options.sweepBatch, DEFAULTS.sweepBatch)
+    this.#tombstoneTtl = positiveInteger('tombstoneTtl', options.tombstoneTtl, DEFAULTS.tombstoneTtl)
+    const interval = positiveInteger('sweepInterval', options.sweepInterval, DEFAULTS.sweepInterval)
+    this.#timer = setInterval(() => this.#sweep(), interval)
+    this.#timer.unref()
+  }
+
+  /** Live entry, or undefined; drops an expired entry it meets. */
+  #live(id: string, now: number): Entry | undefined {
+    const entry = this.#entries.get(id)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= now) {
+      this.#remove(id, entry)
+      return undefined
+    }
+    return entry
+  }
+
+  #remove(id: string, entry: Entry): void {
+    this.#entries.delete(id)
+    if (entry.userId !== null) this.#unindex(entry.userId, id)
+  }
+
+  #unindex(userId: string, id: string): void {
+    const ids = this.#byUser.get(userId)
+    if (ids === undefined) return
+    ids.delete(id)
+    if (ids.size === 0) this.#byUser.delete(userId)
+  }
+
+  #index(userId: string, id: string): void {
+    let ids = this.#byUser.get(userId)
+    if (ids === undefined) this.#byUser.set(userId, (ids = new Set()))
+    ids.add(id)
+  }
+
+  #setOwner(id: string, entry: Entry, userId: string | null): void {
+    if (entry.userId === userId) return
+    if (entry.userId !== null) this.#unindex(entry.userId, id)
+    entry.userId = userId
+    if (userId !== null) this.#index(userId, id)
+  }
+
+  #isTombstoned(id: string, now: number): boolean {
+    const until = this.#tombstones.get(id)
+    if (until === undefined) return false
+    if (until > now) return true
+    this.#tombstones.delete(id)
+    return false
+  }
+
+  /** Marks an entry most recently used. */
+  #use(id: string, entry: Entry): void {
+    this.#entries.delete(id)
+    this.#entries.set(id, entry)
+  }
+
+  #toStored(entry: Entry): StoredSession {
+    const data: SessionValues = Object.create(null)
+    for (const [key, json] of entry.fields) data[key] = parseJson(json)
+    return { data, meta: entry.meta, userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version }
+  }
+
+  async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+    const now = Date.now()
+    const entry = this.#live(id, now)
+    if (entry === undefined) return null
+    this.#use(id, entry)
+    const slideTo = options?.slideTo
+    if (slideTo !== undefined && (options?.slideIfBefore === undefined || entry.expiresAt < options.slideIfBefore)) {
+      entry.expiresAt = slideTo
+    }
+    return this.#toStored(entry)
+  }
+
+  async create(id: string, session: NewSession): Promise<CreateResult> {
+    const now = Date.now()
+    if (this.#live(id, now) !== undefined || this.#isTombstoned(id, now)) return 'collision'
+    const fields = new Map<string, string>()
+    writeFields(fields, session.data)
+    const entry: Entry = { fields, meta: session.meta, userId: null, expiresAt: session.expiresAt, version: 1 }
+    this.#entries.set(id, entry)
+    this.#setOwner(id, entry, session.userId)
+    this.#evictOverflow()
+    return 'ok'
+  }
+
+  async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
+    const entry = this.#live(id, Date.now())
+    if (entry === undefined) return 'gone'
+    if (options?.expectVersion !== undefined && options.expectVersion !== entry.version) return 'conflict'
+    if (patch.replace === true) entry.fields.clear()
+    for (const key of patch.unset) entry.fields.delete(key)
+    writeFields(entry.fields, patch.set)
+    if (patch.meta !== undefined) entry.meta = patch.meta
+    if (patch.userId !== undefined) this.#setOwner(id, entry, patch.userId)
+    entry.expiresAt = expiresAt
+    entry.version++
+    this.#use(id, entry)
+    return 'ok'
+  }
+
+  async touch(id: string, expiresAt: number): Promise<void> {
+    const entry = this.#live(id, Date.now())
+    if (entry !== undefined) entry.expiresAt = expiresAt
+  }
+
+  async destroy(id: string): Promise<void> {
+    const entry = this.#entries.get(id)
+    if (entry !== undefined) this.#remove(id, entry)
+    // delete first so the map stays in expiry order (every tombstone has the same TTL)
+    this.#tombstones.delete(id)
+    this.#tombstones.set(id, Date.now() + this.#tombstoneTtl)
+    // tombstones are bounded like entries: the oldest go first
+    if (this.#tombstones.size > this.#max) {
+      const oldest = this.#tombstones.keys().next()
+      if (!oldest.done) this.#tombstones.delete(oldest.value)
+    }
+  }
+
+  async listByUser(userId: string): Promise<UserSessionInfo[]> {
+    const now = Date.now()
+    const result: UserSessionInfo[] = []
+    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
+      const entry = this.#live(id, now)
+      if (entry !== undefined) result.push({ id, expiresAt: entry.expiresAt, meta: entry.meta })
+    }
+    return result
+  }
+
+  async destroyByUser(userId: string, exceptId?: string): Promise<number> {
+    let count = 0
+    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
+      if (id === exceptId) continue
+      await this.destroy(id)
+      count++
+    }
+    return count
+  }
+
+  /** Removes every expired entry and tombstone now; resolves how many sessions were removed. */
+  async prune(): Promise<number> {
+    const now = Date.now()
+    let removed = 0
+    for (const [id, entry] of this.#entries) {
+      if (entry.expiresAt <= now) {
+        this.#remove(id, entry)
+        removed++
+      }
+    }
+    for (const [id, until] of this.#tombstones) if (until <= now) this.#tombstones.delete(id)
+    return removed
+  }
+
+  /** Every live session. */
+  async all(): Promise<Array<[string, StoredSession]>> {
+    const now = Date.now()
+    const result: Array<[string, StoredSession]> = []
+    for (const [id, entry] of [...this.#entries]) {
+      if (this.#live(id, now) !== undefined) result.push([id, this.#toStored(entry)])
+    }
+    return result
+  }
+
+  /** How many live sessions there are. */
+  async length(): Promise<number> {
+    const now = Date.now()
+    let count = 0
+    for (const entry of this.#entries.values()) if (entry.expiresAt > now) count++
+    return count
+  }
+
+  /** Removes every session. */
+  async clear(): Promise<void> {
+    this.#entries.clear()
+    this.#byUser.clear()
+    this.#sweepCursor = undefined
+  }
+
+  /** Stops the sweep timer. The store stays usable. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  #evictOverflow(): void {
+    while (this.#entries.size > this.#max) {
+      const oldest = this.#entries.entries().next()
+      if (oldest.done) return
+      this.#remove(oldest.value[0], oldest.value[1])
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    this.#sweepCursor ??= this.#entries.entries()
+    for (let i = 0; i < this.#sweepBatch; i++) {
+      const next = this.#sweepCursor.next()
+      if (next.done) {
+        this.#sweepCursor = undefined
+        break
+      }
+      const [id, entry] = next.value
+      if (entry.expiresAt <= now) this.#remove(id, entry)
+    }
+    for (const [id, until] of this.#tombstones) {
+      if (until > now) break // insertion order is expiry order
+      this.#tombstones.delete(id)
+    }
+  }
+}
