@@ -60,51 +60,91 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
   else res.setHeader('Set-Cookie', [String(previous), value])
 }
 
-/** A store operation run at the end of the response; it calls `done` once, whatever the outcome. */
-export type EndWork = (done: () => void) => void
+/** A store operation run at the end of the response; it calls `done` once, with the error if it failed. */
+export type EndWork = (done: (err?: unknown) => void) => void
+
+export interface HoldEndOptions {
+  /**
+   * Main entry: when the headers are not sent yet, run the store work before anything is written,
+   * so a failure can still become an error response (fail closed) and Set-Cookie is decided after
+   * the store answered. `res.end` then returns `res`, as Node's does.
+   */
+  writeFirst?: boolean
+  /** Called (after `res.end` is restored) when the work failed. */
+  onError?: (err: unknown) => void
+}
+
+type End = (...args: unknown[]) => unknown
+type Write = (...args: unknown[]) => boolean
 
 /**
  * Replaces `res.end`: on the first call `decide()` says what store work is due; without work the
- * response ends at once. A second call returns false and does nothing. compat: the return value is
- * the boolean of the inner write, as in express-session.
+ * response ends at once. A second call does nothing. When the headers must go out first, all but
+ * the last byte is written, and the last byte waits for the store, so the client cannot see a
+ * complete response before the session is stored. compat: without `writeFirst`, `end` returns the
+ * boolean of the inner write and `false` on a second call, as in express-session.
  */
-export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined): void {
-  const end = res.end
-  const write = res.write
+export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, options: HoldEndOptions = {}): void {
+  const end = res.end as unknown as End
+  const write = res.write as unknown as Write
+  const writeFirst = options.writeFirst === true
+  const onError = options.onError
   let ended = false
-  res.end = function heldEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown): boolean {
-    if (ended) return false
+  res.end = function heldEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
+    if (ended) return writeFirst ? res : false
     ended = true
     const work = decide()
-    if (work === undefined) return (end as (...a: unknown[]) => unknown).call(res, chunk, encoding) as boolean
+    if (work === undefined) return end.call(res, chunk, encoding, callback)
+
+    if (writeFirst && !res.headersSent) {
+      work((err) => {
+        if (err !== undefined) {
+          res.end = end as ServerResponse['end']
+          onError?.(err)
+          return
+        }
+        end.call(res, chunk, encoding, callback)
+      })
+      return res
+    }
 
     // `pending`: the chunk, or its held-back last byte, has not been written yet
     let pending = true
-    let result: boolean | undefined
-    work(() => {
-      if (pending) {
+    let result: unknown
+    work((err) => {
+      if (err !== undefined) {
+        // the headers are out: the response cannot become an error any more; the error goes to
+        // Express, which ends the connection rather than let a half-committed response look complete
+        res.end = end as ServerResponse['end']
         pending = false
-        result = (end as (...a: unknown[]) => unknown).call(res, chunk, encoding) as boolean
+        onError?.(err)
         return
       }
-      ;(end as () => unknown).call(res)
+      if (pending) {
+        pending = false
+        result = end.call(res, chunk, encoding, callback)
+        return
+      }
+      end.call(res)
     })
     // the store answered synchronously: the response is already complete
-    if (!pending) return result as boolean
+    if (!pending) return writeFirst ? res : result
 
     if (!res.headersSent) res.writeHead(res.statusCode)
-    if (chunk == null) return true
+    if (chunk == null) return writeFirst ? res : true
     const contentLength = Number(res.getHeader('Content-Length'))
     if (!isNaN(contentLength) && contentLength > 0) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding as BufferEncoding)
       encoding = undefined
       if (buffer.length !== 0) {
-        // hold back the last byte so the client cannot see a complete response before the store answered
+        // hold back the last byte until the store answered
         chunk = buffer.subarray(buffer.length - 1)
-        return (write as (...a: unknown[]) => boolean).call(res, buffer.subarray(0, buffer.length - 1))
+        const wrote = write.call(res, buffer.subarray(0, buffer.length - 1))
+        return writeFirst ? res : wrote
       }
     }
     pending = false
-    return (write as (...a: unknown[]) => boolean).call(res, chunk, encoding)
+    const wrote = write.call(res, chunk, encoding)
+    return writeFirst ? res : wrote
   } as unknown as ServerResponse['end']
 }

@@ -62,10 +62,13 @@ export interface SessionPatch {
   whole: SessionValues
 }
 
+/**
+ * Sliding expiry in the read's round trip. The store moves the expiry to `slideTo` only when the
+ * current expiry is before `slideIfBefore` (the throttle), never backwards, and never past the
+ * session's `meta.absoluteExpiresAt`. `get` returns the record with the expiry it had before the slide.
+ */
 export interface GetOptions {
-  /** Slide the record's expiry to this epoch ms in the same round trip... */
   slideTo?: number
-  /** ...but only when its current expiry is before this epoch ms (throttled touch). */
   slideIfBefore?: number
 }
 

@@ -142,11 +142,14 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, now)
     if (entry === undefined) return null
     this.#use(id, entry)
+    // the record is returned with the expiry it had before the slide, so the engine can judge it
+    const stored = this.#toStored(entry)
     const slideTo = options?.slideTo
     if (slideTo !== undefined && (options?.slideIfBefore === undefined || entry.expiresAt < options.slideIfBefore)) {
-      entry.expiresAt = slideTo
+      const limit = entry.meta?.absoluteExpiresAt ?? Number.POSITIVE_INFINITY
+      entry.expiresAt = Math.max(entry.expiresAt, Math.min(slideTo, limit))
     }
-    return this.#toStored(entry)
+    return stored
   }
 
   async create(id: string, session: NewSession): Promise<CreateResult> {

@@ -1,0 +1,531 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Cookie, serializeCookie } from '../cookie.ts'
+import { InvalidOptionError, InvalidSessionStateError, SessionGoneError, SessionTooLargeError } from '../errors.ts'
+import { generateId } from '../id.ts'
+import type { CookieAttributes } from '../options.ts'
+import { MAX_COOKIE_LIFETIME } from '../options.ts'
+import { isWellFormedId, signV1 } from '../signing.ts'
+import type { SessionMeta, SessionValues, StoredSession } from '../stores/contract.ts'
+import { ManagedSession } from '../managed-session.ts'
+import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
+import type { Engine } from './engine.ts'
+import type { PresentedId } from './read.ts'
+
+export type NextFunction = (err?: unknown) => void
+
+/** Options of `login()`. */
+export interface LoginOptions {
+  /** Keys of the current session to carry into the new one (everything else is dropped). */
+  keep?: readonly string[]
+}
+
+const EXPIRED_COOKIE = new Date(0)
+
+/**
+ * One request's session state: created by the middleware, reached by `req.session`'s accessor and
+ * the session's methods. It reads top to bottom: adopt (a loaded record) → materialize (first
+ * access) → change (methods) → commit (headers, then end of response).
+ */
+export class RequestContext {
+  readonly engine: Engine
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly next: NextFunction
+  /** Read-only requests never write nor slide (long polls, SSE, static files). */
+  readOnly = false
+
+  /** The id the client presented and we verified, if any. */
+  #presented: PresentedId | undefined
+  /** The client sent a session cookie, valid or not: a logout should clear it. */
+  #cookieSeen = false
+  #record: StoredSession | null = null
+  /** undefined: not materialized yet; null: removed by the app (`req.session = null`) or destroyed. */
+  #session: ManagedSession | null | undefined = undefined
+  #id: string | undefined
+  /** Serialized form of each top-level key as stored; the base of dirty tracking. */
+  #baseline = new Map<string, string>()
+  #meta: SessionMeta | undefined
+  #metaDirty = false
+  #userId: string | null | undefined = undefined
+  #expiresAt = 0
+  /** The session exists in the store under #id. */
+  #stored = false
+  #expiryMoved = false
+  #reissue = false
+  #touchRequested = false
+  #destroyed = false
+  #gone = false
+  #failed = false
+  #hooked = false
+  /** Our Set-Cookie went out with this response's headers. */
+  #cookieSent = false
+  /** The end-of-response work has run. */
+  #committed = false
+  #cookieAttrs: CookieAttributes | undefined
+  #loadedMaxAge: number | null | undefined
+
+  constructor(engine: Engine, req: IncomingMessage, res: ServerResponse, next: NextFunction) {
+    this.engine = engine
+    this.req = req
+    this.res = res
+    this.next = next
+  }
+
+  get cookieAttributes(): CookieAttributes {
+    return (this.#cookieAttrs ??= this.engine.policy.cookieFor(this.req))
+  }
+
+  /** A cookie named ours arrived but gave no session. */
+  noteRejectedCookie(): void {
+    this.#cookieSeen = true
+  }
+
+  /** Takes a verified, live record as this request's session. */
+  adopt(presented: PresentedId, record: StoredSession, slidTo: number | undefined): void {
+    const policy = this.engine.policy
+    this.#presented = presented
+    this.#cookieSeen = true
+    this.#record = record
+    this.#id = presented.id
+    this.#stored = true
+    this.#reissue = presented.reissue
+    this.#userId = record.userId
+    this.#expiresAt = slidTo ?? record.expiresAt
+    this.#expiryMoved = slidTo !== undefined
+    if (record.meta === null) {
+      // a session written by express-session (migration): its deadlines start now and are stored at the end
+      const now = Date.now()
+      this.#meta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+      this.#metaDirty = true
+    } else {
+      this.#meta = record.meta
+    }
+    this.#hook()
+  }
+
+  // -- materialize ---------------------------------------------------------------------------------
+
+  getSession(): ManagedSession | null | undefined {
+    if (this.#session === undefined) this.#materialize()
+    return this.#session
+  }
+
+  setSession(value: unknown): void {
+    if (value === null || value === undefined) {
+      this.#session = null
+      return
+    }
+    if (value instanceof ManagedSession && value === this.#session) return
+    throw new InvalidSessionStateError('req.session can only be set to null (or left as it is); use its methods to change it')
+  }
+
+  getSessionId(): string | undefined {
+    if (this.#session === undefined) this.#materialize()
+    return this.#id
+  }
+
+  #materialize(): void {
+    if (this.#record !== null) {
+      this.#session = this.#build(this.#record.data)
+      this.#snapshot()
+      return
+    }
+    this.#startNew()
+  }
+
+  /** A new, empty, unsaved session with a fresh id. */
+  #startNew(meta?: SessionMeta): void {
+    const policy = this.engine.policy
+    const now = Date.now()
+    this.#id = this.#newId()
+    this.#stored = false
+    this.#meta = meta ?? { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+    this.#metaDirty = true
+    this.#expiresAt = this.#nextExpiry(now)
+    this.#session = this.#build(null)
+    this.#baseline = new Map()
+    this.#hook()
+  }
+
+  #newId(): string {
+    const genid = this.engine.policy.genid
+    if (genid === undefined) return generateId()
+    const id = genid(this.req)
+    if (typeof id !== 'string' || !isWellFormedId(id)) {
+      throw new InvalidOptionError('genid', 'must return 22 to 128 base64url characters (at least 128 random bits)')
+    }
+    return id
+  }
+
+  #build(data: SessionValues | null): ManagedSession {
+    const attrs = this.cookieAttributes
+    const maxAge = this.#meta?.cookieMaxAge ?? attrs.maxAge
+    const cookie = new Cookie({ path: attrs.path, httpOnly: attrs.httpOnly, domain: attrs.domain, sameSite: attrs.sameSite || undefined, priority: attrs.priority })
+    if (attrs.secure !== false) cookie.secure = attrs.secure === 'auto' ? this.engine.isSecure(this.req) : true
+    if (attrs.partitioned) cookie.partitioned = true
+    if (maxAge !== null) {
+      cookie.expires = new Date(this.#expiresAt)
+      cookie.originalMaxAge = maxAge
+    }
+    this.#loadedMaxAge = cookie.originalMaxAge
+    return new ManagedSession(this, this.#id as string, cookie, data)
+  }
+
+  #snapshot(): void {
+    const session = this.#session
+    this.#baseline = new Map()
+    if (!session) return
+    for (const key of Object.keys(session)) {
+      if (key === 'cookie') continue
+      const json = JSON.stringify(session[key])
+      if (json !== undefined) this.#baseline.set(key, json)
+    }
+  }
+
+  /** The expiry a write or slide made now gives: the idle window from now, never past the absolute deadline. */
+  #nextExpiry(now: number): number {
+    const meta = this.#meta as SessionMeta
+    const window = meta.cookieMaxAge ?? this.engine.policy.idleTimeout
+    return Math.min(now + window, meta.absoluteExpiresAt)
+  }
+
+  // -- change --------------------------------------------------------------------------------------
+
+  #requireSession(action: string): ManagedSession {
+    const session = this.getSession()
+    if (!session) throw new InvalidSessionStateError(`cannot ${action}: the session was destroyed or unset in this request`)
+    return session
+  }
+
+  /** Writes the session now instead of at the end of the response. */
+  async save(): Promise<void> {
+    this.#requireSession('save')
+    const work = this.#pendingWrite()
+    if (work !== undefined) await work()
+  }
+
+  /** Replaces the session with its stored copy. */
+  async reload(): Promise<void> {
+    this.#requireSession('reload')
+    if (!this.#stored) throw new SessionGoneError('failed to load session: it was never saved')
+    const id = this.#id as string
+    const record = await this.engine.call('get', (store) => store.get(id))
+    if (record === null) throw new SessionGoneError('failed to load session: it was destroyed or has expired')
+    this.#record = record
+    this.#meta = record.meta ?? this.#meta
+    this.#userId = record.userId
+    this.#expiresAt = record.expiresAt
+    this.#session = this.#build(record.data)
+    this.#snapshot()
+  }
+
+  /** Deletes the stored session now and clears the cookie on this response. */
+  async destroy(reason: 'destroy' | 'revoked' = 'destroy'): Promise<void> {
+    const id = this.#id
+    const wasStored = this.#stored
+    this.#session = null
+    this.#record = null
+    this.#stored = false
+    this.#destroyed = true
+    // R24: a logout on an anonymous client touches no store
+    if (wasStored && id !== undefined) {
+      await this.engine.call('destroy', (store) => store.destroy(id))
+      this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason }))
+    }
+  }
+
+  /** A new id and an empty session; the old record is deleted before the response is sent (R12). */
+  async regenerate(): Promise<void> {
+    await this.#rotate('regenerate', [], undefined)
+  }
+
+  /** Regenerates, carries `keep` keys over, records the user and restarts the absolute deadline. */
+  async login(userId: string, options: LoginOptions = {}): Promise<void> {
+    if (typeof userId !== 'string' || userId.length === 0) throw new InvalidSessionStateError('login needs a non-empty user id string')
+    await this.#rotate('login', options.keep ?? [], userId)
+  }
+
+  async #rotate(reason: 'regenerate' | 'login', keep: readonly string[], userId: string | undefined): Promise<void> {
+    const previous = this.getSession()
+    const carried: SessionValues = Object.create(null)
+    if (previous) for (const key of keep) if (Object.hasOwn(previous, key) && key !== 'cookie') carried[key] = previous[key]
+    const oldId = this.#id
+    const wasStored = this.#stored && oldId !== undefined
+    if (wasStored) await this.engine.call('destroy', (store) => store.destroy(oldId as string))
+    const now = Date.now()
+    const policy = this.engine.policy
+    const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+    if (reason === 'login') meta.authTime = now
+    this.#record = null
+    this.#destroyed = false
+    this.#startNew(meta)
+    this.#userId = userId ?? null
+    const session = this.#session as ManagedSession
+    for (const key of Object.keys(carried)) session[key] = carried[key]
+    if (wasStored) {
+      const newId = this.#id as string
+      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(newId), previousIdHash: this.engine.idHash(oldId as string), reason }))
+    }
+  }
+
+  /** `touch()`: slide the expiry on this response even if the throttle would skip it. */
+  requestTouch(): void {
+    this.#touchRequested = true
+  }
+
+  // -- commit --------------------------------------------------------------------------------------
+
+  #hook(): void {
+    if (this.#hooked) return
+    this.#hooked = true
+    onHeaders(this.res, () => this.#onHeaders())
+    holdEnd(this.res, () => this.#onEnd(), { writeFirst: true, onError: (err) => this.#fail(err) })
+  }
+
+  /** Fails the request closed: no Set-Cookie, no new id, the error to Express (503 for store errors). */
+  #fail(err: unknown): void {
+    this.#failed = true
+    if (err instanceof Error && (err as { status?: number }).status === 503) {
+      this.engine.emit('store_error', () => ({ operation: 'commit', error: err }))
+    }
+    this.next(err)
+  }
+
+  /** What the end of the response must write, or undefined. */
+  #onEnd(): EndWork | undefined {
+    const work = this.#endWork()
+    if (work === undefined) {
+      this.#committed = true
+      return undefined
+    }
+    return (done) => {
+      work().then(
+        () => {
+          this.#committed = true
+          done()
+        },
+        (err: unknown) => done(err),
+      )
+    }
+  }
+
+  #endWork(): (() => Promise<void>) | undefined {
+    if (this.#failed || this.readOnly) return undefined
+    if (this.#session === null) {
+      if (this.#destroyed || !this.#stored || !this.engine.policy.unsetDestroy) return undefined
+      const id = this.#id as string
+      return async () => {
+        this.#stored = false
+        this.#destroyed = true
+        await this.engine.call('destroy', (store) => store.destroy(id))
+        this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason: 'unset' }))
+      }
+    }
+    return this.#pendingWrite()
+  }
+
+  /** The write the session needs now (create, patch or touch), or undefined. */
+  #pendingWrite(): (() => Promise<void>) | undefined {
+    const session = this.#session
+    const policy = this.engine.policy
+    const now = Date.now()
+    if (session === undefined) {
+      // never accessed: only a due slide, or metadata a migrated session still lacks
+      if (!this.#stored) return undefined
+      if (this.#metaDirty) return () => this.#update({}, [], now)
+      return this.#touchIfDue(now)
+    }
+    if (session === null) return undefined
+
+    const set: SessionValues = Object.create(null)
+    const unset: string[] = []
+    let bytes = 0
+    let changed = false
+    const current = new Map<string, string>()
+    for (const key of Object.keys(session)) {
+      if (key === 'cookie') continue
+      const json = JSON.stringify(session[key])
+      if (json === undefined) continue
+      current.set(key, json)
+      bytes += key.length + json.length + 4
+      if (this.#baseline.get(key) !== json) {
+        set[key] = JSON.parse(json) as unknown
+        changed = true
+      }
+    }
+    for (const key of this.#baseline.keys()) {
+      if (!current.has(key)) {
+        unset.push(key)
+        changed = true
+      }
+    }
+    this.#noteCookieLifetime(session)
+    if (bytes > policy.maxSessionBytes) {
+      const error = new SessionTooLargeError(bytes, policy.maxSessionBytes)
+      return () => Promise.reject(error)
+    }
+    if (!this.#stored) {
+      if (!changed && !policy.saveUninitialized) return undefined
+      // a new session whose cookie could not be sent any more would be an orphan: not stored
+      if (this.res.headersSent && !this.#cookieSent) return undefined
+      return () => this.#create(set, current, now)
+    }
+    if (changed || this.#metaDirty || this.#userId !== this.#record?.userId) {
+      return () => this.#update(set, unset, now, current)
+    }
+    return this.#touchIfDue(now)
+  }
+
+  /** `req.session.cookie.maxAge = …` on this request: remember the per-session lifetime. */
+  #noteCookieLifetime(session: ManagedSession): void {
+    const maxAge = session.cookie.originalMaxAge
+    const loaded = this.#loadedMaxAge
+    // setting maxAge makes originalMaxAge the time left, a few ms under the value set: a second of slack
+    if (maxAge === loaded || (typeof maxAge === 'number' && typeof loaded === 'number' && Math.abs(maxAge - loaded) < 1000)) return
+    const meta = this.#meta as SessionMeta
+    const value = typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) : null
+    this.#meta = { ...meta, cookieMaxAge: value }
+    this.#loadedMaxAge = maxAge
+    this.#metaDirty = true
+  }
+
+  #touchIfDue(now: number): (() => Promise<void>) | undefined {
+    const policy = this.engine.policy
+    const next = this.#nextExpiry(now)
+    const due = this.#touchRequested || next - this.#expiresAt > policy.touchAfter
+    if (!due || this.#expiryMoved) return undefined
+    const id = this.#id as string
+    return async () => {
+      await this.engine.call('touch', (store) => store.touch(id, next))
+      this.#expiresAt = next
+      this.#expiryMoved = true
+    }
+  }
+
+  async #create(data: SessionValues, serialized: Map<string, string>, now: number): Promise<void> {
+    const id = this.#id as string
+    const expiresAt = this.#nextExpiry(now)
+    const meta = this.#meta as SessionMeta
+    const userId = this.#userId ?? null
+    const result = await this.engine.call('create', (store) => store.create(id, { data, meta, userId, expiresAt }))
+    if (result === 'collision') {
+      // 256 random bits do not collide; a custom genid might. Never overwrite another session.
+      throw new InvalidSessionStateError('session id collision: genid returned an id that is already in use')
+    }
+    this.#stored = true
+    this.#metaDirty = false
+    this.#expiresAt = expiresAt
+    this.#expiryMoved = true
+    this.#baseline = serialized
+    this.#record = { data, meta, userId, expiresAt, version: 1 }
+    this.engine.emit('created', () => ({ idHash: this.engine.idHash(id) }))
+  }
+
+  async #update(set: SessionValues, unset: readonly string[], now: number, serialized?: Map<string, string>): Promise<void> {
+    const id = this.#id as string
+    const expiresAt = this.#nextExpiry(now)
+    const session = this.#session
+    const whole: SessionValues = Object.create(null)
+    if (session) {
+      for (const key of Object.keys(session)) if (key !== 'cookie') whole[key] = session[key]
+    } else if (this.#record) {
+      Object.assign(whole, this.#record.data)
+    }
+    const userId = this.#userId
+    const patch = { set, unset, meta: this.#meta, userId: userId === this.#record?.userId ? undefined : userId, whole }
+    const result = await this.engine.call('update', (store) => store.update(id, patch, expiresAt))
+    if (result !== 'ok') {
+      // destroyed (or changed) by another request meanwhile: never resurrected, no cookie for it
+      this.#gone = true
+      this.#stored = false
+      this.engine.emit('conflict', () => ({ idHash: this.engine.idHash(id), result }))
+      return
+    }
+    this.#metaDirty = false
+    this.#expiresAt = expiresAt
+    this.#expiryMoved = true
+    if (serialized !== undefined) this.#baseline = serialized
+    if (this.#record) this.#record.userId = userId ?? null
+  }
+
+  /** At header time: Set-Cookie or not (a new or re-issued cookie, or the clearing one after destroy). */
+  #onHeaders(): void {
+    if (this.#failed || this.#gone) return
+    const session = this.#session
+    const attrs = this.cookieAttributes
+    if (session === null) {
+      if ((this.#destroyed || this.#endWork() !== undefined) && this.#cookieSeen) this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
+      return
+    }
+    if (!this.#stored && session === undefined) return
+    const isNew = this.#presented === undefined || this.#id !== this.#presented.id
+    const send = isNew ? this.#stored || this.#willCreate() : this.#reissue || this.engine.policy.rolling || (this.#isPersistent(attrs) && this.#expiryWillMove())
+    if (send) this.#setSessionCookie(attrs)
+    else if (this.#destroyed && this.#cookieSeen) this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
+  }
+
+  #isPersistent(attrs: CookieAttributes): boolean {
+    return (this.#meta?.cookieMaxAge ?? attrs.maxAge) !== null
+  }
+
+  /** The server expiry moved in this request, or the end of the response will move it. */
+  #expiryWillMove(): boolean {
+    return this.#expiryMoved || (!this.#committed && this.#endWork() !== undefined)
+  }
+
+  #willCreate(): boolean {
+    if (this.readOnly) return false
+    if (this.engine.policy.saveUninitialized) return true
+    const session = this.#session
+    if (!session) return false
+    for (const key of Object.keys(session)) {
+      if (key === 'cookie') continue
+      const json = JSON.stringify(session[key])
+      if (json !== undefined && json !== this.#baseline.get(key)) return true
+    }
+    return false
+  }
+
+  #setSessionCookie(attrs: CookieAttributes): void {
+    const id = this.#id as string
+    const persistent = this.#isPersistent(attrs)
+    const now = Date.now()
+    const expiresAt = this.#stored && (this.#expiryMoved || this.#committed) ? this.#expiresAt : this.#nextExpiry(now)
+    const value = signV1(id, this.engine.policy.name, this.engine.policy.secrets[0] as string)
+    if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, Math.max(0, Math.ceil((expiresAt - now) / 1000)))
+    else this.#setCookie(value, undefined, attrs, undefined)
+    this.#cookieSent = true
+    if (this.cookieSecure(attrs) && !this.engine.isSecure(this.req)) {
+      this.engine.emit('insecure_transport', () => ({ idHash: this.engine.idHash(id) }))
+    }
+  }
+
+  cookieSecure(attrs: CookieAttributes): boolean {
+    return attrs.secure === 'auto' ? this.engine.isSecure(this.req) : attrs.secure
+  }
+
+  #setCookie(value: string, expires: Date | undefined, attrs: CookieAttributes, maxAgeSeconds: number | undefined): void {
+    const res = this.res
+    try {
+      appendSetCookie(
+        res,
+        serializeCookie(this.engine.policy.name, value, {
+          path: attrs.path,
+          domain: attrs.domain,
+          expires,
+          maxAge: maxAgeSeconds,
+          httpOnly: attrs.httpOnly,
+          secure: this.cookieSecure(attrs),
+          partitioned: attrs.partitioned,
+          priority: attrs.priority,
+          sameSite: attrs.sameSite === 'auto' ? (this.engine.isSecure(this.req) ? 'none' : 'lax') : attrs.sameSite || undefined,
+        }),
+      )
+    } catch (err) {
+      setImmediate(this.next, err)
+      return
+    }
+    // R19: a response that carries a session cookie must not be cached and replayed to others
+    if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
+  }
+}

@@ -1,0 +1,103 @@
+import type { Cookie } from './cookie.ts'
+import type { LoginOptions, RequestContext } from './engine/context.ts'
+import type { SessionValues } from './stores/contract.ts'
+import { isSafeKey } from './safe-json.ts'
+
+type Callback = (err?: unknown) => void
+
+/**
+ * Application data kept in a session. Extend it by declaration merging:
+ *
+ * @example
+ * declare module 'tessera-session' {
+ *   interface SessionData { userId: string; cart: string[] }
+ * }
+ */
+export interface SessionData {}
+
+const kContext = Symbol('tessera-session.context')
+
+/** Runs a Promise-returning operation in callback style when a callback is given. */
+function settle(session: ManagedSession, run: Promise<void>, callback: Callback | undefined): ManagedSession | Promise<void> {
+  if (typeof callback !== 'function') return run
+  run.then(
+    () => process.nextTick(callback),
+    (err: unknown) => process.nextTick(callback, err),
+  )
+  return session
+}
+
+/**
+ * `req.session` of the main entry. The same shape as express-session's: `id` is non-enumerable, the
+ * methods live on the prototype, so `Object.keys(req.session)` is `cookie` plus your data. Every
+ * method returns a Promise when called without a callback.
+ */
+export class ManagedSession {
+  declare readonly id: string
+  declare cookie: Cookie
+  declare readonly [kContext]: RequestContext;
+  [key: string]: unknown
+
+  constructor(context: RequestContext, id: string, cookie: Cookie, data: SessionValues | null) {
+    Object.defineProperty(this, kContext, { value: context })
+    Object.defineProperty(this, 'id', { value: id, enumerable: false })
+    this.cookie = cookie
+    if (data !== null) {
+      for (const key of Object.keys(data)) {
+        // stored keys that would shadow the methods or `id` are dropped, as express-session does
+        if (isSafeKey(key) && !(key in this)) this[key] = data[key]
+      }
+    }
+  }
+
+  /** Slides the expiry on this response, whatever the `touchAfter` throttle says. */
+  touch(): this {
+    this.resetMaxAge()
+    this[kContext].requestTouch()
+    return this
+  }
+
+  /** Restarts the cookie's lifetime (`cookie.maxAge = cookie.originalMaxAge`). */
+  resetMaxAge(): this {
+    const original = this.cookie.originalMaxAge
+    this.cookie.maxAge = original
+    this.cookie.originalMaxAge = original
+    return this
+  }
+
+  /** Writes what changed now rather than at the end of the response. */
+  save(): Promise<void>
+  save(callback: Callback): this
+  save(callback?: Callback): this | Promise<void> {
+    return settle(this, this[kContext].save(), callback) as this | Promise<void>
+  }
+
+  /** Replaces `req.session` with the stored copy; rejects with `SessionGoneError` when it is gone. */
+  reload(): Promise<void>
+  reload(callback: Callback): this
+  reload(callback?: Callback): this | Promise<void> {
+    return settle(this, this[kContext].reload(), callback) as this | Promise<void>
+  }
+
+  /** Deletes the session from the store and clears the cookie in the browser. */
+  destroy(): Promise<void>
+  destroy(callback: Callback): this
+  destroy(callback?: Callback): this | Promise<void> {
+    return settle(this, this[kContext].destroy(), callback) as this | Promise<void>
+  }
+
+  /** A new id and an empty session; the old one is deleted from the store first. */
+  regenerate(): Promise<void>
+  regenerate(callback: Callback): this
+  regenerate(callback?: Callback): this | Promise<void> {
+    return settle(this, this[kContext].regenerate(), callback) as this | Promise<void>
+  }
+
+  /**
+   * Signs a user in: a new id (against fixation), the `keep` keys carried over, the user recorded
+   * for `listUserSessions`/`revokeUserSessions`, the absolute deadline restarted.
+   */
+  login(userId: string, options?: LoginOptions): Promise<void> {
+    return this[kContext].login(userId, options)
+  }
+}

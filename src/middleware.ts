@@ -1,0 +1,218 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { InvalidOptionError } from './errors.ts'
+import type { SessionEventName, SessionEvents } from './events.ts'
+import { resolvePolicy, type SessionOptions } from './options.ts'
+import { Engine } from './engine/engine.ts'
+import { RequestContext, type NextFunction } from './engine/context.ts'
+import { readSessionId } from './engine/read.ts'
+import { originalPathname, pathMatches } from './engine/path.ts'
+import { MemoryStore } from './stores/memory.ts'
+import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
+import { fromCallbackStore } from './stores/legacy.ts'
+import type { Store as CallbackStore } from './compat/store.ts'
+
+const kContext = Symbol('tessera-session.request')
+const kReadOnly = Symbol.for('tessera-session.read-only')
+
+interface SessionRequest extends IncomingMessage {
+  [kContext]?: RequestContext
+  [kReadOnly]?: boolean
+  session?: unknown
+  sessionStore?: SessionStore
+}
+
+// shared accessor descriptors: a request defines them, it allocates no closures for them
+const SESSION_PROPERTY: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: SessionRequest) {
+    return this[kContext]?.getSession()
+  },
+  set(this: SessionRequest, value: unknown) {
+    this[kContext]?.setSession(value)
+  },
+}
+const SESSION_ID_PROPERTY: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: SessionRequest) {
+    return this[kContext]?.getSessionId()
+  },
+}
+
+/** The middleware `session()` returns, with the session events and the per-user operations. */
+export interface SessionHandler {
+  (req: IncomingMessage, res: ServerResponse, next: NextFunction): void
+  /** The store in use (a callback store given in the options is wrapped). */
+  readonly store: SessionStore
+  on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
+  off<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
+  /** The live sessions of a user (those signed in with `req.session.login(userId)`). */
+  listUserSessions(userId: string): Promise<UserSessionInfo[]>
+  /** Destroys every session of a user, but `exceptId` (e.g. the current one); resolves how many. */
+  revokeUserSessions(userId: string, options?: { exceptId?: string }): Promise<number>
+}
+
+/** Marks a request read-only when mounted before the session middleware: it never writes or slides the session. */
+export function readOnly(req: IncomingMessage, _res: ServerResponse, next: NextFunction): void {
+  ;(req as SessionRequest)[kReadOnly] = true
+  next()
+}
+
+function resolveStore(store: SessionOptions['store'], production: boolean): SessionStore {
+  if (store === undefined) {
+    if (production) {
+      process.emitWarning('tessera-session: no store given, sessions live in this process only (MemoryStore); use SqliteStore, RedisStore or PostgresStore', {
+        code: 'TESSERA_MEMORY_STORE',
+      })
+    }
+    return new MemoryStore()
+  }
+  if (isContractStore(store)) return store
+  const legacy = store as CallbackStore
+  if (typeof legacy.get === 'function' && typeof legacy.set === 'function' && typeof legacy.destroy === 'function') {
+    return fromCallbackStore(legacy)
+  }
+  throw new InvalidOptionError('store', 'must be a built-in store or an express-session store (get/set/destroy)')
+}
+
+/**
+ * The session middleware: secure defaults, lazy sessions, field-level writes, idle and absolute
+ * timeouts, Promise methods.
+ *
+ * @example
+ * import express from 'express'
+ * import session from 'tessera-session'
+ * const app = express()
+ * app.use(session({ secret: process.env.SESSION_SECRET }))
+ * app.get('/', (req, res) => {
+ *   req.session.views = (req.session.views ?? 0) + 1
+ *   res.send(`views: ${req.session.views}`)
+ * })
+ */
+export function createSessionMiddleware(options: SessionOptions): SessionHandler {
+  const policy = resolvePolicy(options)
+  const store = resolveStore(options.store, policy.production)
+  const engine = new Engine(policy, store)
+  if (!isContractStore(options.store) && options.store !== undefined) {
+    const emitter = options.store as CallbackStore
+    if (typeof emitter.on === 'function') {
+      emitter.on('disconnect', () => (engine.storeReady = false))
+      emitter.on('connect', () => (engine.storeReady = true))
+    }
+  }
+  const staticPath = policy.staticCookie?.path
+
+  const handler = function session(request: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const req = request as SessionRequest
+    if (req.session) {
+      next()
+      return
+    }
+    let path = staticPath
+    if (path === undefined) {
+      try {
+        path = policy.cookieFor(req).path
+      } catch (err) {
+        next(err)
+        return
+      }
+    }
+    if (!pathMatches(originalPathname(req) || '/', path)) {
+      next()
+      return
+    }
+    const context = new RequestContext(engine, req, res, next)
+    req[kContext] = context
+    Object.defineProperty(req, 'session', SESSION_PROPERTY)
+    Object.defineProperty(req, 'sessionID', SESSION_ID_PROPERTY)
+    req.sessionStore = store
+    context.readOnly = req[kReadOnly] === true || (policy.readOnly !== undefined && policy.readOnly(req))
+
+    const presented = readSessionId(req.headers.cookie, policy.name, policy.secrets)
+    if (presented === undefined) {
+      finish(context, next)
+      return
+    }
+    if ('rejected' in presented) {
+      context.noteRejectedCookie()
+      engine.emit('rejected', () => ({ reason: presented.rejected }))
+      finish(context, next)
+      return
+    }
+    const now = Date.now()
+    const slide = context.readOnly ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore: now + policy.idleTimeout - policy.touchAfter }
+    engine.call('get', (s) => s.get(presented.id, slide)).then(
+      (record) => {
+        const verdict = record === null ? 'unknown' : judge(record, now)
+        if (verdict !== 'live') {
+          context.noteRejectedCookie()
+          const idHash = engine.idHash(presented.id)
+          if (verdict === 'unknown') engine.emit('rejected', () => ({ reason: 'unknown', idHash }))
+          else {
+            engine.emit('expired', () => ({ idHash, kind: verdict }))
+            // the store still held it (its TTL is longer than our deadline): delete it, fail-safe
+            engine.call('destroy', (s) => s.destroy(presented.id)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
+          }
+          finish(context, next)
+          return
+        }
+        const live = record as StoredSession
+        const slid = slide !== undefined && live.expiresAt < slide.slideIfBefore && live.meta?.cookieMaxAge == null
+        context.adopt(presented, live, slid ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined)
+        next()
+      },
+      (err: unknown) => {
+        engine.emit('store_error', () => ({ operation: 'get', error: err as Error }))
+        // fail closed: no session, no new id, no cookie; the error becomes a 503
+        delete req[kContext]
+        next(err)
+      },
+    )
+  }
+
+  /** 'live', or why a stored session must not be used (R10): the store's TTL is not trusted alone. */
+  function judge(record: StoredSession, now: number): 'live' | 'idle' | 'absolute' {
+    const meta = record.meta
+    if (meta !== null && (now >= meta.absoluteExpiresAt || now >= meta.createdAt + policy.absoluteTimeout)) return 'absolute'
+    if (record.expiresAt <= now) return 'idle'
+    if (meta !== null && record.expiresAt < meta.absoluteExpiresAt) {
+      // the idle window may have been shortened since the record was written
+      const lastSeen = record.expiresAt - (meta.cookieMaxAge ?? meta.idleTimeout)
+      if (lastSeen + (meta.cookieMaxAge ?? policy.idleTimeout) <= now) return 'idle'
+    }
+    return 'live'
+  }
+
+  function finish(context: RequestContext, next: NextFunction): void {
+    if (policy.saveUninitialized && !context.readOnly) {
+      try {
+        context.getSession()
+      } catch (err) {
+        next(err)
+        return
+      }
+    }
+    next()
+  }
+
+  const api = handler as unknown as SessionHandler & { store: SessionStore }
+  Object.defineProperty(api, 'store', { value: store, enumerable: true })
+  api.on = (event, listener) => {
+    engine.events.on(event, listener)
+    return api
+  }
+  api.off = (event, listener) => {
+    engine.events.off(event, listener)
+    return api
+  }
+  api.listUserSessions = async (userId) => {
+    if (typeof store.listByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (listByUser)')
+    return engine.call('listByUser', (s) => (s.listByUser as (u: string) => Promise<UserSessionInfo[]>)(userId))
+  }
+  api.revokeUserSessions = async (userId, revokeOptions) => {
+    if (typeof store.destroyByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')
+    return engine.call('destroyByUser', (s) => (s.destroyByUser as (u: string, e?: string) => Promise<number>)(userId, revokeOptions?.exceptId))
+  }
+  return api
+}

@@ -1,0 +1,213 @@
+import type { IncomingMessage } from 'node:http'
+import { isValidCookieDomain, isValidCookieName, isValidCookiePath, type CookieOptions } from './cookie.ts'
+import { InvalidOptionError } from './errors.ts'
+import { resolveSecrets } from './secrets.ts'
+import type { Secret } from './signing.ts'
+import type { Store as CallbackStore } from './compat/store.ts'
+import type { SessionStore } from './stores/contract.ts'
+
+/** Options of the main entry: express-session's names, secure defaults, and a few additions. */
+export interface SessionOptions {
+  /** One secret or up to five; the first signs, all verify (rotation). In production: 32 bytes or more, required. */
+  secret: Secret | Secret[]
+  /** Cookie name. Default `sid` in development, `__Host-sid` in production (`__Secure-sid` when a domain or path rules out `__Host-`). */
+  name?: string | undefined
+  /** Legacy alias of `name`. */
+  key?: string | undefined
+  /** A built-in store or any express-session store. Default: a `MemoryStore` (warns in production). */
+  store?: SessionStore | CallbackStore | undefined
+  /** Cookie attributes, or a function of the request that returns them. */
+  cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
+  /** Id generator; its output must be 22–128 base64url characters. Default 32 random bytes. */
+  genid?: ((req: IncomingMessage) => string) | undefined
+  /** `true` slides a loaded session's expiry on every request instead of every `touchAfter`. Default false. */
+  resave?: boolean | undefined
+  /** `true` stores and sends a cookie for every new session, even an empty one. Default false. */
+  saveUninitialized?: boolean | undefined
+  /** `true` re-sends the cookie on every response that has a session. Default false. */
+  rolling?: boolean | undefined
+  /** Trust `X-Forwarded-Proto` (`true`), only the socket (`false`), or Express's `trust proxy` (undefined). */
+  proxy?: boolean | undefined
+  /** What `req.session = null` does: `'keep'` the stored session (default) or `'destroy'` it. */
+  unset?: 'destroy' | 'keep' | undefined
+  /** Milliseconds of inactivity after which a session dies. Default 30 minutes (or `cookie.maxAge` when set). */
+  idleTimeout?: number | undefined
+  /** Milliseconds after creation (or `login`) after which a session dies whatever its activity. Default 12 hours. */
+  absoluteTimeout?: number | undefined
+  /** Least milliseconds between two expiry slides of an unmodified session. Default a tenth of the idle window. */
+  touchAfter?: number | undefined
+  /** Milliseconds a store call may take before the request fails with 503. Default 5000. */
+  storeTimeout?: number | undefined
+  /** Largest serialized session, in bytes; larger ones are refused before anything is written. Default 65 536. */
+  maxSessionBytes?: number | undefined
+  /** Requests for which the session is read but never written nor slid (long polls, SSE, static files). */
+  readOnly?: ((req: IncomingMessage) => boolean) | undefined
+}
+
+/** Cookie attributes after defaults, as serialized. */
+export interface CookieAttributes {
+  path: string
+  domain: string | undefined
+  httpOnly: boolean
+  secure: boolean | 'auto'
+  sameSite: 'lax' | 'strict' | 'none' | 'auto' | false
+  priority: 'low' | 'medium' | 'high' | undefined
+  partitioned: boolean
+  /** Persistent cookie lifetime (ms) from the options, or null for a browser-session cookie. */
+  maxAge: number | null
+}
+
+/** Everything `session()` resolved once, frozen. */
+export interface Policy {
+  readonly production: boolean
+  readonly secrets: readonly Secret[]
+  readonly name: string
+  /** The attributes for a request (static options give the same object every time). */
+  readonly cookieFor: (req: IncomingMessage) => CookieAttributes
+  /** The attributes when the `cookie` option is an object; undefined when it is a function. */
+  readonly staticCookie: CookieAttributes | undefined
+  readonly genid: ((req: IncomingMessage) => string) | undefined
+  readonly saveUninitialized: boolean
+  readonly rolling: boolean
+  readonly resave: boolean
+  readonly proxy: boolean | undefined
+  readonly unsetDestroy: boolean
+  readonly idleTimeout: number
+  readonly absoluteTimeout: number
+  readonly touchAfter: number
+  readonly storeTimeout: number
+  readonly maxSessionBytes: number
+  readonly readOnly: ((req: IncomingMessage) => boolean) | undefined
+}
+
+const MINUTE = 60_000
+const DEFAULT_IDLE = 30 * MINUTE
+const DEFAULT_ABSOLUTE = 12 * 60 * MINUTE
+/** Browsers cap cookie lifetimes at 400 days (RFC 6265bis §5.5). */
+export const MAX_COOKIE_LIFETIME = 400 * 24 * 60 * MINUTE
+
+function duration(option: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidOptionError(option, `must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`)
+  }
+  return Math.floor(value)
+}
+
+function sameSiteOf(value: CookieOptions['sameSite'], option: string): CookieAttributes['sameSite'] {
+  if (value === undefined) return 'lax'
+  if (value === false) return false
+  if (value === true) return 'strict'
+  const lower = typeof value === 'string' ? value.toLowerCase() : value
+  if (lower === 'lax' || lower === 'strict' || lower === 'none' || lower === 'auto') return lower
+  throw new InvalidOptionError(option, "must be 'lax', 'strict', 'none', 'auto', true or false")
+}
+
+/** Resolves and checks cookie attributes (R17); throws `InvalidOptionError` naming the attribute. */
+export function resolveCookie(options: CookieOptions, name: string, production: boolean): CookieAttributes {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('cookie', 'must be an object or a function returning one')
+  const path = options.path ?? '/'
+  if (typeof path !== 'string' || !path.startsWith('/') || !isValidCookiePath(path) || path.length > 1024) {
+    throw new InvalidOptionError('cookie.path', 'must start with "/" and hold no control characters or ";" (RFC 6265)')
+  }
+  const domain = options.domain
+  if (domain !== undefined && (typeof domain !== 'string' || !isValidCookieDomain(domain) || domain.length > 1024)) {
+    throw new InvalidOptionError('cookie.domain', 'must be a host name of letters, digits, "-" and "." (RFC 6265)')
+  }
+  const secure = options.secure ?? production
+  if (secure !== true && secure !== false && secure !== 'auto') throw new InvalidOptionError('cookie.secure', "must be true, false or 'auto'")
+  const sameSite = sameSiteOf(options.sameSite, 'cookie.sameSite')
+  const priority = options.priority === undefined ? 'high' : (String(options.priority).toLowerCase() as CookieAttributes['priority'])
+  if (priority !== 'low' && priority !== 'medium' && priority !== 'high') throw new InvalidOptionError('cookie.priority', "must be 'low', 'medium' or 'high'")
+  let maxAge: number | null = null
+  if (options.maxAge !== undefined && options.maxAge !== null) {
+    if (typeof options.maxAge !== 'number' || !Number.isFinite(options.maxAge) || options.maxAge <= 0) {
+      throw new InvalidOptionError('cookie.maxAge', 'must be a positive number of milliseconds, or null for a browser-session cookie')
+    }
+    maxAge = Math.min(Math.floor(options.maxAge), MAX_COOKIE_LIFETIME)
+  }
+  if (options.expires !== undefined && options.expires !== null) {
+    throw new InvalidOptionError('cookie.expires', 'is not supported by the main entry: use cookie.maxAge (a lifetime) so every session gets its own expiry')
+  }
+  const httpOnly = options.httpOnly ?? true
+  const partitioned = options.partitioned === true
+  const attrs: CookieAttributes = { path, domain, httpOnly: httpOnly !== false, secure, sameSite, priority, partitioned, maxAge }
+  checkPrefix(name, attrs)
+  if (sameSite === 'none' && secure !== true) throw new InvalidOptionError('cookie.sameSite', "'none' requires cookie.secure: true (browsers drop it otherwise)")
+  if (partitioned && secure !== true) throw new InvalidOptionError('cookie.partitioned', 'requires cookie.secure: true')
+  return Object.freeze(attrs)
+}
+
+/** Cookie-name prefixes bind attributes (RFC 6265bis §4.1.3); browsers match them case-insensitively. */
+function checkPrefix(name: string, attrs: CookieAttributes): void {
+  const lower = name.toLowerCase()
+  const host = lower.startsWith('__host-')
+  const http = lower.startsWith('__http-') || lower.startsWith('__host-http-')
+  if ((host || http || lower.startsWith('__secure-')) && attrs.secure !== true) {
+    throw new InvalidOptionError('cookie.secure', `must be true for a cookie named "${name}" (its prefix requires Secure)`)
+  }
+  if (host && (attrs.path !== '/' || attrs.domain !== undefined)) {
+    throw new InvalidOptionError('cookie', `a cookie named "${name}" needs path "/" and no domain (the __Host- prefix requires them)`)
+  }
+  if (http && !attrs.httpOnly) throw new InvalidOptionError('cookie.httpOnly', `must be true for a cookie named "${name}"`)
+}
+
+function defaultName(production: boolean, cookie: SessionOptions['cookie']): string {
+  if (!production) return 'sid'
+  const staticCookie = typeof cookie === 'object' && cookie !== null ? cookie : {}
+  const hostOnlyRoot = (staticCookie.path ?? '/') === '/' && staticCookie.domain === undefined && typeof cookie !== 'function'
+  return hostOnlyRoot ? '__Host-sid' : '__Secure-sid'
+}
+
+/** Resolves the main entry's options into a frozen policy; every mistake throws `InvalidOptionError`. */
+export function resolvePolicy(options: SessionOptions): Policy {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object with at least a secret')
+  const production = process.env.NODE_ENV === 'production'
+  const secrets = resolveSecrets(options.secret, production)
+  const name = options.name || options.key || defaultName(production, options.cookie)
+  if (!isValidCookieName(name) || name.length > 256) {
+    throw new InvalidOptionError('name', 'must be an RFC 6265 token: letters, digits and !#$%&\'*+-.^_`|~ only')
+  }
+  if (options.genid !== undefined && typeof options.genid !== 'function') throw new InvalidOptionError('genid', 'must be a function')
+  if (options.unset !== undefined && options.unset !== 'destroy' && options.unset !== 'keep') {
+    throw new InvalidOptionError('unset', "must be 'destroy' or 'keep'")
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'function') throw new InvalidOptionError('readOnly', 'must be a function of the request')
+
+  let cookieFor: (req: IncomingMessage) => CookieAttributes
+  let staticCookie: CookieAttributes | undefined
+  if (typeof options.cookie === 'function') {
+    const make = options.cookie
+    cookieFor = (req) => resolveCookie(make(req), name, production)
+  } else {
+    const attrs = resolveCookie(options.cookie ?? {}, name, production)
+    staticCookie = attrs
+    cookieFor = () => attrs
+  }
+  const configuredMaxAge = staticCookie?.maxAge ?? null
+  const idleTimeout = duration('idleTimeout', options.idleTimeout, configuredMaxAge ?? DEFAULT_IDLE)
+  const absoluteTimeout = duration('absoluteTimeout', options.absoluteTimeout, Math.max(DEFAULT_ABSOLUTE, idleTimeout))
+  if (absoluteTimeout < idleTimeout) throw new InvalidOptionError('absoluteTimeout', 'must not be shorter than idleTimeout')
+  const touchAfter = duration('touchAfter', options.touchAfter, Math.floor(idleTimeout / 10), true)
+  if (touchAfter >= idleTimeout) throw new InvalidOptionError('touchAfter', 'must be shorter than idleTimeout')
+
+  return Object.freeze({
+    production,
+    secrets: Object.freeze(secrets),
+    name,
+    cookieFor,
+    staticCookie,
+    genid: options.genid,
+    saveUninitialized: options.saveUninitialized === true,
+    rolling: options.rolling === true,
+    resave: options.resave === true,
+    proxy: options.proxy,
+    unsetDestroy: options.unset === 'destroy',
+    idleTimeout,
+    absoluteTimeout,
+    touchAfter: options.resave === true ? 0 : touchAfter,
+    storeTimeout: duration('storeTimeout', options.storeTimeout, 5_000),
+    maxSessionBytes: duration('maxSessionBytes', options.maxSessionBytes, 65_536),
+    readOnly: options.readOnly,
+  })
+}
