@@ -4,6 +4,7 @@ import type { ManagedSession, SessionData } from './managed-session.ts'
 import type { SessionStore } from './stores/contract.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { fromCallbackStore, toCallbackStore } from './stores/legacy.ts'
+import { Store } from './compat/store.ts'
 import {
   CookieTooLargeError,
   InvalidOptionError,
@@ -26,6 +27,8 @@ function session(options: SessionOptions): SessionHandler {
   return createSessionMiddleware(options)
 }
 session.MemoryStore = MemoryStore
+// factory-style third-party stores take the module: require('connect-pg-simple')(session)
+session.Store = Store
 session.readOnly = readOnly
 session.toCallbackStore = toCallbackStore
 session.fromCallbackStore = fromCallbackStore
@@ -42,6 +45,7 @@ export default session
 export {
   session,
   MemoryStore,
+  Store,
   readOnly,
   toCallbackStore,
   fromCallbackStore,

@@ -1,0 +1,52 @@
+// Each entry's export list, so that growing the public API is always deliberate.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import * as main from '../../src/index.ts'
+import * as compat from '../../src/compat.ts'
+import * as memory from '../../src/stores/memory.ts'
+import { TesseraErrorCodes } from '../../src/errors.ts'
+
+describe('public exports', () => {
+  it('of the main entry', () => {
+    assert.deepEqual(Object.keys(main).sort(), [
+      'CookieTooLargeError',
+      'InvalidOptionError',
+      'InvalidSessionStateError',
+      'MemoryStore',
+      'SessionGoneError',
+      'SessionTooLargeError',
+      'Store',
+      'StoreTimeoutError',
+      'StoreUnavailableError',
+      'TesseraError',
+      'TesseraErrorCodes',
+      'default',
+      'fromCallbackStore',
+      'readOnly',
+      'session',
+      'toCallbackStore',
+    ])
+  })
+
+  it('of the compat entry', () => {
+    assert.deepEqual(Object.keys(compat).sort(), ['Cookie', 'MemoryStore', 'Session', 'Store', 'default', 'session'])
+  })
+
+  it('of stores/memory', () => {
+    assert.deepEqual(Object.keys(memory), ['MemoryStore'])
+  })
+
+  it('error classes and the TesseraErrorCode union agree', () => {
+    const errors = [
+      new main.InvalidOptionError('secret', 'is required'),
+      new main.StoreUnavailableError('down'),
+      new main.StoreTimeoutError('slow'),
+      new main.SessionTooLargeError(2, 1),
+      new main.SessionGoneError('gone'),
+      new main.InvalidSessionStateError('state'),
+      new main.CookieTooLargeError('big'),
+    ]
+    for (const error of errors) assert.ok(error instanceof main.TesseraError)
+    assert.deepEqual(errors.map((error) => error.code).sort(), [...TesseraErrorCodes].sort())
+  })
+})

@@ -1,0 +1,70 @@
+/**
+ * `npm pack` gives a package that works in an empty project: both entries by import and require,
+ * and the TypeScript declarations resolve. The package has no runtime dependencies, so installing
+ * the tarball needs no registry.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '../..')
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+
+describe('npm pack', { timeout: 120_000 }, () => {
+  let dir: string
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-pack-'))
+    const tarball = execFileSync(npm, ['pack', '--silent', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop() as string
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }))
+    execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--silent', join(dir, tarball)], { cwd: dir, stdio: 'pipe' })
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('ships only dist/, the README, the LICENSE and package.json', () => {
+    const listing = execFileSync(npm, ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8' })
+    const files = (JSON.parse(listing) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path)
+    for (const file of files) assert.match(file, /^(dist\/|README\.md$|LICENSE$|package\.json$)/)
+    assert.ok(files.includes('dist/index.js') && files.includes('dist/compat.cjs') && files.includes('dist/index.d.ts'))
+  })
+
+  it('works from require() in a CommonJS project', () => {
+    writeFileSync(
+      join(dir, 'req.cjs'),
+      `const session = require('tessera-session'); const compat = require('tessera-session/compat');
+       const { MemoryStore } = require('tessera-session/stores/memory');
+       if (typeof session !== 'function' || typeof compat !== 'function' || typeof compat.Store !== 'function' || typeof MemoryStore !== 'function') process.exit(1)
+       console.log('ok')`,
+    )
+    assert.equal(execFileSync(process.execPath, ['req.cjs'], { cwd: dir, encoding: 'utf8' }).trim(), 'ok')
+  })
+
+  it('works from import in an ES module', () => {
+    writeFileSync(
+      join(dir, 'imp.mjs'),
+      `import session, { MemoryStore } from 'tessera-session'; import compat from 'tessera-session/compat';
+       if (typeof session !== 'function' || typeof compat !== 'function' || typeof MemoryStore !== 'function') process.exit(1)
+       console.log('ok')`,
+    )
+    assert.equal(execFileSync(process.execPath, ['imp.mjs'], { cwd: dir, encoding: 'utf8' }).trim(), 'ok')
+  })
+
+  it('has declarations TypeScript resolves', () => {
+    writeFileSync(
+      join(dir, 'check.mts'),
+      `import session, { type SessionOptions } from 'tessera-session'
+       import compat from 'tessera-session/compat'
+       const options: SessionOptions = { secret: 'x' }
+       const handler = session(options)
+       const legacy = compat({ secret: 'x', resave: false, saveUninitialized: false })
+       export { handler, legacy }`,
+    )
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'false', '--types', 'node', '--typeRoots', join(root, 'node_modules/@types'), 'check.mts'], {
+      cwd: dir,
+      stdio: 'pipe',
+    })
+  })
+})
