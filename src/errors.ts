@@ -9,7 +9,6 @@ export const TesseraErrorCodes = [
   'ERR_TESSERA_SESSION_TOO_LARGE',
   'ERR_TESSERA_SESSION_GONE',
   'ERR_TESSERA_INVALID_SESSION_STATE',
-  'ERR_TESSERA_COOKIE_TOO_LARGE',
 ] as const
 
 /** The union of every error code. */
@@ -74,11 +73,5 @@ export class SessionGoneError extends TesseraError {
 /** A session method was called when it cannot act (after `destroy()`, after the response ended). */
 export class InvalidSessionStateError extends TesseraError {
   override readonly code = 'ERR_TESSERA_INVALID_SESSION_STATE'
-  override readonly status = 500
-}
-
-/** The Set-Cookie name and value would exceed 4096 bytes, which browsers drop. */
-export class CookieTooLargeError extends TesseraError {
-  override readonly code = 'ERR_TESSERA_COOKIE_TOO_LARGE'
   override readonly status = 500
 }

@@ -6,7 +6,6 @@ import { MemoryStore } from './stores/memory.ts'
 import { fromCallbackStore, toCallbackStore } from './stores/legacy.ts'
 import { Store } from './compat/store.ts'
 import {
-  CookieTooLargeError,
   InvalidOptionError,
   InvalidSessionStateError,
   SessionGoneError,
@@ -39,7 +38,6 @@ session.StoreTimeoutError = StoreTimeoutError
 session.SessionTooLargeError = SessionTooLargeError
 session.SessionGoneError = SessionGoneError
 session.InvalidSessionStateError = InvalidSessionStateError
-session.CookieTooLargeError = CookieTooLargeError
 
 export default session
 export {
@@ -56,7 +54,6 @@ export {
   SessionTooLargeError,
   SessionGoneError,
   InvalidSessionStateError,
-  CookieTooLargeError,
 }
 export { TesseraErrorCodes, type TesseraErrorCode } from './errors.ts'
 export type { SessionOptions, SessionHandler, SessionData }

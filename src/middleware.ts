@@ -69,7 +69,7 @@ function resolveStore(store: SessionOptions['store'], production: boolean): Sess
     return new MemoryStore()
   }
   if (isContractStore(store)) return store
-  const legacy = store as CallbackStore
+  const legacy = store as unknown as CallbackStore
   if (typeof legacy.get === 'function' && typeof legacy.set === 'function' && typeof legacy.destroy === 'function') {
     return fromCallbackStore(legacy)
   }
@@ -95,7 +95,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   const store = resolveStore(options.store, policy.production)
   const engine = new Engine(policy, store)
   if (!isContractStore(options.store) && options.store !== undefined) {
-    const emitter = options.store as CallbackStore
+    const emitter = options.store as unknown as CallbackStore
     if (typeof emitter.on === 'function') {
       emitter.on('disconnect', () => (engine.storeReady = false))
       emitter.on('connect', () => (engine.storeReady = true))

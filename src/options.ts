@@ -3,7 +3,7 @@ import { isValidCookieDomain, isValidCookieName, isValidCookiePath, type CookieO
 import { InvalidOptionError } from './errors.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
-import type { Store as CallbackStore } from './compat/store.ts'
+import type { ExpressSessionStore } from './compat/store.ts'
 import type { SessionStore } from './stores/contract.ts'
 
 /** Options of the main entry: express-session's names, secure defaults, and a few additions. */
@@ -15,7 +15,7 @@ export interface SessionOptions {
   /** Legacy alias of `name`. */
   key?: string | undefined
   /** A built-in store or any express-session store. Default: a `MemoryStore` (warns in production). */
-  store?: SessionStore | CallbackStore | undefined
+  store?: SessionStore | ExpressSessionStore | undefined
   /** Cookie attributes, or a function of the request that returns them. */
   cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
   /** Id generator; its output must be 22–128 base64url characters. Default 32 random bytes. */

@@ -12,7 +12,7 @@ import { isContractStore, type SessionStore } from '../stores/contract.ts'
 import { toCallbackStore } from '../stores/legacy.ts'
 import { MemoryStore } from './memory-store.ts'
 import type { CompatRequest } from './request.ts'
-import type { Store } from './store.ts'
+import type { ExpressSessionStore, Store } from './store.ts'
 
 /** compat: express-session reads NODE_ENV once, when the module is first loaded. */
 const env = process.env.NODE_ENV
@@ -28,7 +28,7 @@ export interface CompatSessionOptions {
   name?: string | undefined
   /** Legacy alias of `name`. */
   key?: string | undefined
-  store?: Store | SessionStore | undefined
+  store?: ExpressSessionStore | SessionStore | undefined
   cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
   genid?: ((req: IncomingMessage) => string) | undefined
   resave?: boolean | undefined
@@ -121,7 +121,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
   let store: Store
   if (!opts.store) store = new MemoryStore()
   else if (isContractStore(opts.store)) store = toCallbackStore(opts.store)
-  else store = opts.store as Store
+  else store = opts.store as unknown as Store
   const trustProxy = opts.proxy
   let resaveSession = opts.resave
   const rollingSessions = Boolean(opts.rolling)

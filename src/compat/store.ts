@@ -32,6 +32,20 @@ export interface Store extends EventEmitter {
   createSession(req: CompatRequest, session: StoredSessionData): Session
 }
 
+/**
+ * Any express-session store, as the options accept it: the three required methods, and the
+ * EventEmitter `on` that the compat entry calls as express-session does. Written structurally so that stores typed
+ * against @types/express-session (connect-redis, connect-pg-simple, …) are accepted.
+ */
+export interface ExpressSessionStore {
+  get(sid: string, callback: (err: unknown, session?: StoredSessionData | null) => unknown): unknown
+  set(sid: string, session: StoredSessionData, callback?: (err?: unknown) => unknown): unknown
+  destroy(sid: string, callback?: (err?: unknown) => unknown): unknown
+  touch?(sid: string, session: StoredSessionData, callback?: (err?: unknown) => unknown): unknown
+  /** express-session listens for `disconnect`/`connect`; optional here because some store typings omit it. */
+  on?(event: string, listener: (...args: never[]) => unknown): unknown
+}
+
 export interface StoreConstructor {
   new (): Store
   (this: Store): void

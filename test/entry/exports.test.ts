@@ -4,13 +4,13 @@ import assert from 'node:assert/strict'
 import * as main from '../../src/index.ts'
 import * as compat from '../../src/compat.ts'
 import * as memory from '../../src/stores/memory.ts'
+import { readFileSync } from 'node:fs'
 import { TesseraErrorCodes } from '../../src/errors.ts'
 
 describe('public exports', () => {
   it('of the main entry', () => {
     assert.deepEqual(Object.keys(main).sort(), [
-      'CookieTooLargeError',
-      'InvalidOptionError',
+          'InvalidOptionError',
       'InvalidSessionStateError',
       'MemoryStore',
       'SessionGoneError',
@@ -44,9 +44,14 @@ describe('public exports', () => {
       new main.SessionTooLargeError(2, 1),
       new main.SessionGoneError('gone'),
       new main.InvalidSessionStateError('state'),
-      new main.CookieTooLargeError('big'),
     ]
     for (const error of errors) assert.ok(error instanceof main.TesseraError)
     assert.deepEqual(errors.map((error) => error.code).sort(), [...TesseraErrorCodes].sort())
+  })
+
+  it('the README lists every error code', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const listed = [...readme.matchAll(/^\| `(ERR_TESSERA_[A-Z_]+)` \|/gm)].map((m) => m[1])
+    assert.deepEqual(listed.sort(), [...TesseraErrorCodes].sort())
   })
 })

@@ -1,0 +1,57 @@
+/**
+ * Compile-time checks (tsc --noEmit runs them; node runs this file as an empty test): session data
+ * is typed by declaration merging on SessionData, methods are typed in Promise and callback forms,
+ * and express-session stores are accepted by both entries.
+ */
+import { test } from 'node:test'
+import { expectTypeOf } from 'expect-type'
+import type { Request, RequestHandler } from 'express'
+import session, { MemoryStore, type SessionStore, type SessionHandler } from '../../src/index.ts'
+import compat from '../../src/compat.ts'
+import { RedisStore } from 'connect-redis'
+import type { createClient } from 'redis'
+
+declare module '../../src/index.ts' {
+  interface SessionData {
+    userId: string
+    cart: string[]
+  }
+}
+
+test('types compile', () => {})
+
+export function checks(req: Request, client: ReturnType<typeof createClient>): void {
+  // declaration merging: known keys are typed (and optional), unknown keys are `unknown`
+  expectTypeOf(req.session.userId).toEqualTypeOf<string | undefined>()
+  expectTypeOf(req.session.cart).toEqualTypeOf<string[] | undefined>()
+  // @ts-expect-error userId is a string
+  req.session.userId = 42
+  expectTypeOf(req.sessionID).toBeString()
+
+  // Promise without a callback, the session with one
+  expectTypeOf(req.session.save()).toEqualTypeOf<Promise<void>>()
+  expectTypeOf(req.session.regenerate()).toEqualTypeOf<Promise<void>>()
+  expectTypeOf(req.session.destroy((err) => void err)).not.toEqualTypeOf<Promise<void>>()
+  expectTypeOf(req.session.login).parameter(0).toBeString()
+
+  // the handler is an Express middleware with events
+  const handler = session({ secret: 'x', store: new MemoryStore() })
+  expectTypeOf(handler).toExtend<RequestHandler>()
+  expectTypeOf(handler).toEqualTypeOf<SessionHandler>()
+  handler.on('expired', (event) => {
+    expectTypeOf(event.kind).toEqualTypeOf<'idle' | 'absolute'>()
+  })
+  // @ts-expect-error no such event
+  handler.on('nope', () => {})
+  // @ts-expect-error secret is required
+  session({})
+  // @ts-expect-error idleTimeout is milliseconds
+  session({ secret: 'x', idleTimeout: '30m' })
+
+  // a third-party express-session store is accepted by both entries
+  const redis = new RedisStore({ client })
+  session({ secret: 'x', store: redis })
+  compat({ secret: 'x', store: redis, resave: false, saveUninitialized: false })
+  expectTypeOf(new MemoryStore()).toExtend<SessionStore>()
+  expectTypeOf(compat({})).toExtend<RequestHandler>()
+}
