@@ -9,6 +9,7 @@ export const TesseraErrorCodes = [
   'ERR_TESSERA_SESSION_TOO_LARGE',
   'ERR_TESSERA_SESSION_GONE',
   'ERR_TESSERA_INVALID_SESSION_STATE',
+  'ERR_TESSERA_SESSION_DATA',
 ] as const
 
 /** The union of every error code. */
@@ -73,5 +74,14 @@ export class SessionGoneError extends TesseraError {
 /** A session method was called when it cannot act (after `destroy()`, after the response ended). */
 export class InvalidSessionStateError extends TesseraError {
   override readonly code = 'ERR_TESSERA_INVALID_SESSION_STATE'
+  override readonly status = 500
+}
+
+/**
+ * A store found a record it cannot read (corrupt JSON, wrong shape). The engine treats the session
+ * as missing and raises a `malformed_data` event; it never reaches the application.
+ */
+export class SessionDataError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_SESSION_DATA'
   override readonly status = 500
 }

@@ -13,6 +13,7 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
   TesseraError,
+  SessionDataError,
 } from './errors.ts'
 
 /**
@@ -38,6 +39,7 @@ session.StoreTimeoutError = StoreTimeoutError
 session.SessionTooLargeError = SessionTooLargeError
 session.SessionGoneError = SessionGoneError
 session.InvalidSessionStateError = InvalidSessionStateError
+session.SessionDataError = SessionDataError
 
 export default session
 export {
@@ -54,6 +56,7 @@ export {
   SessionTooLargeError,
   SessionGoneError,
   InvalidSessionStateError,
+  SessionDataError,
 }
 export { TesseraErrorCodes, type TesseraErrorCode } from './errors.ts'
 export type { SessionOptions, SessionHandler, SessionData }

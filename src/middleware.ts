@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidOptionError } from './errors.ts'
+import { InvalidOptionError, SessionDataError } from './errors.ts'
 import type { SessionEventName, SessionEvents } from './events.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
 import { Engine } from './engine/engine.ts'
@@ -163,6 +163,14 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         next()
       },
       (err: unknown) => {
+        if (err instanceof SessionDataError) {
+          // unreadable stored data means no session (and the record goes), never a crash
+          context.noteRejectedCookie()
+          engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
+          engine.call('destroy', (s) => s.destroy(presented.id)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
+          finish(context, next)
+          return
+        }
         engine.emit('store_error', () => ({ operation: 'get', error: err as Error }))
         // fail closed: no session, no new id, no cookie; the error becomes a 503
         delete req[kContext]

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Cookie, serializeCookie } from '../cookie.ts'
 import { InvalidOptionError, InvalidSessionStateError, SessionGoneError, SessionTooLargeError } from '../errors.ts'
-import { generateId } from '../id.ts'
+import { generateId, userTag } from '../id.ts'
 import type { CookieAttributes } from '../options.ts'
 import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signV1 } from '../signing.ts'
@@ -134,10 +134,11 @@ export class RequestContext {
   }
 
   /** A new, empty, unsaved session with a fresh id. */
-  #startNew(meta?: SessionMeta): void {
+  #startNew(meta?: SessionMeta, userId?: string): void {
     const policy = this.engine.policy
     const now = Date.now()
-    this.#id = this.#newId()
+    // a signed-in session's id starts with the user's tag, so stores can co-locate a user's sessions
+    this.#id = userId === undefined ? this.#newId() : userTag(userId) + this.#newId()
     this.#stored = false
     this.#meta = meta ?? { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
     this.#metaDirty = true
@@ -258,7 +259,7 @@ export class RequestContext {
     if (reason === 'login') meta.authTime = now
     this.#record = null
     this.#destroyed = false
-    this.#startNew(meta)
+    this.#startNew(meta, userId)
     this.#userId = userId ?? null
     const session = this.#session as ManagedSession
     for (const key of Object.keys(carried)) session[key] = carried[key]

@@ -13,6 +13,7 @@ describe('public exports', () => {
           'InvalidOptionError',
       'InvalidSessionStateError',
       'MemoryStore',
+      'SessionDataError',
       'SessionGoneError',
       'SessionTooLargeError',
       'Store',
@@ -44,6 +45,7 @@ describe('public exports', () => {
       new main.SessionTooLargeError(2, 1),
       new main.SessionGoneError('gone'),
       new main.InvalidSessionStateError('state'),
+      new main.SessionDataError('bad'),
     ]
     for (const error of errors) assert.ok(error instanceof main.TesseraError)
     assert.deepEqual(errors.map((error) => error.code).sort(), [...TesseraErrorCodes].sort())
