@@ -18,7 +18,7 @@ export interface SessionOptions {
   store?: SessionStore | ExpressSessionStore | undefined
   /** Cookie attributes, or a function of the request that returns them. */
   cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
-  /** Id generator; its output must be 22–128 base64url characters. Default 32 random bytes. */
+  /** Id generator; its output must be 22–120 base64url characters. Default 32 random bytes. */
   genid?: ((req: IncomingMessage) => string) | undefined
   /** `true` slides a loaded session's expiry on every request instead of every `touchAfter`. Default false. */
   resave?: boolean | undefined

@@ -152,8 +152,9 @@ export class RequestContext {
     const genid = this.engine.policy.genid
     if (genid === undefined) return generateId()
     const id = genid(this.req)
-    if (typeof id !== 'string' || !isWellFormedId(id)) {
-      throw new InvalidOptionError('genid', 'must return 22 to 128 base64url characters (at least 128 random bits)')
+    // 120 leaves room for the user tag login() puts in front, within the 128 an id may have
+    if (typeof id !== 'string' || id.length > 120 || !isWellFormedId(id)) {
+      throw new InvalidOptionError('genid', 'must return 22 to 120 base64url characters (at least 128 random bits)')
     }
     return id
   }
