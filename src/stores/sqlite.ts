@@ -1,0 +1,375 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { InvalidOptionError, InvalidSessionStateError, SessionDataError, StoreUnavailableError } from '../errors.ts'
+import { parseJson } from '../safe-json.ts'
+import {
+  kContractStore,
+  type CreateResult,
+  type GetOptions,
+  type NewSession,
+  type SessionMeta,
+  type SessionPatch,
+  type SessionStore,
+  type SessionValues,
+  type StoredSession,
+  type UpdateOptions,
+  type UpdateResult,
+  type UserSessionInfo,
+} from './contract.ts'
+
+export interface SqliteStoreOptions {
+  /** Database file (created if missing) or `':memory:'`. Ignored when `database` is given. */
+  path?: string
+  /** An open `DatabaseSync` the application owns; the store never closes it. */
+  database?: DatabaseSync
+  /** Table name; the tombstone table is `<tableName>_tombstones`. Default `sessions`. */
+  tableName?: string
+  /** How long (ms) a statement waits for another process's write lock; node:sqlite is synchronous, so this bounds how long the event loop can stall. Default 1000. */
+  busyTimeout?: number
+  /** Mean ms between background prunes (jittered 50–150 %), or `false`. Default 300 000. */
+  pruneInterval?: number | false
+  /** Rows deleted per prune batch; the event loop runs between batches. Default 1000. */
+  pruneBatch?: number
+  /** How long (ms) a destroyed id stays unusable. Default 60 000. */
+  tombstoneTtl?: number
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+// Expiry columns hold epoch milliseconds from the application's clock (the engine's `Date.now()`),
+// compared with bound parameters, never with SQLite's own time functions.
+const SCHEMA = (t: string) => `
+CREATE TABLE IF NOT EXISTS ${t} (
+  id TEXT PRIMARY KEY,
+  data TEXT NOT NULL,
+  meta TEXT,
+  user_id TEXT,
+  expires_at INTEGER NOT NULL,
+  absolute_expires_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
+) STRICT;
+CREATE INDEX IF NOT EXISTS ${t}_expires_at ON ${t} (expires_at);
+CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ${t}_tombstones (id TEXT PRIMARY KEY, until INTEGER NOT NULL) STRICT;
+CREATE INDEX IF NOT EXISTS ${t}_tombstones_until ON ${t}_tombstones (until);
+`
+
+/** JSON path of a top-level key: `$."key"` with the key JSON-escaped, which SQLite's path syntax accepts. */
+function pathOf(key: string): string {
+  // SQLite compares path labels as C strings: "a\u0000" would address "a" and overwrite it
+  if (key.includes('\u0000')) throw new InvalidSessionStateError('session keys must not contain U+0000 (the SQLite store cannot address them)')
+  return '$.' + JSON.stringify(key)
+}
+
+interface Row {
+  data: string
+  meta: string | null
+  user_id: string | null
+  expires_at: number
+  version: number
+}
+
+interface Statements {
+  get: StatementSync
+  slide: StatementSync
+  create: StatementSync
+  touch: StatementSync
+  version: StatementSync
+  remove: StatementSync
+  tombstone: StatementSync
+  listByUser: StatementSync
+  removeByUser: StatementSync
+  pruneSessions: StatementSync
+  pruneTombstones: StatementSync
+}
+
+/**
+ * Sessions in a SQLite file through `node:sqlite` (no native dependency): the embedded, persistent
+ * default. WAL journal and a busy timeout let several processes on one host share the file (not on
+ * a network filesystem: WAL needs shared memory). Patches are applied inside SQLite with
+ * `json_set`/`json_remove`, so concurrent writers of different keys never lose each other's changes.
+ *
+ * @example
+ * import { SqliteStore } from 'tessera-session/stores/sqlite'
+ * app.use(session({ secret, store: new SqliteStore({ path: 'sessions.db' }) }))
+ */
+export class SqliteStore implements SessionStore {
+  readonly [kContractStore] = true as const
+  readonly #db: DatabaseSync
+  readonly #ownsDatabase: boolean
+  readonly #table: string
+  readonly #statements: Statements
+  /** Update statements by shape (how many keys set/unset, which columns), prepared once each. */
+  readonly #updates = new Map<string, StatementSync>()
+  readonly #tombstoneTtl: number
+  readonly #pruneBatch: number
+  readonly #pruneInterval: number | false
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(options: SqliteStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object with a path')
+    const table = options.tableName ?? 'sessions'
+    if (!IDENTIFIER.test(table)) throw new InvalidOptionError('tableName', 'must be a plain SQL identifier (letters, digits, _)')
+    this.#table = table
+    this.#tombstoneTtl = positive('tombstoneTtl', options.tombstoneTtl, 60_000)
+    this.#pruneBatch = positive('pruneBatch', options.pruneBatch, 1_000)
+    this.#pruneInterval = options.pruneInterval === false ? false : positive('pruneInterval', options.pruneInterval, 300_000)
+    const busyTimeout = positive('busyTimeout', options.busyTimeout, 1_000)
+    if (options.database !== undefined) {
+      this.#db = options.database
+      this.#ownsDatabase = false
+    } else {
+      if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidOptionError('path', 'is required (a file name or ":memory:")')
+      this.#db = new DatabaseSync(options.path, { timeout: busyTimeout })
+      this.#ownsDatabase = true
+    }
+    const db = this.#db
+    try {
+      db.exec(`PRAGMA busy_timeout = ${busyTimeout}`)
+      // WAL: readers never wait for the writer, and several processes can share the file
+      db.exec('PRAGMA journal_mode = WAL')
+      // safe with WAL: a power loss may drop the last commits but never corrupts the file
+      db.exec('PRAGMA synchronous = NORMAL')
+      db.exec(SCHEMA(table))
+    } catch (err) {
+      throw new StoreUnavailableError(`sqlite: cannot open ${table}: ${(err as Error).message}`, { cause: err })
+    }
+    const t = table
+    const prepare = (sql: string) => db.prepare(sql)
+    this.#statements = {
+      get: prepare(`SELECT data, meta, user_id, expires_at, version FROM ${t} WHERE id = ? AND expires_at > ?`),
+      // the slide: only when due, only forwards, never past the absolute deadline
+      slide: prepare(
+        `UPDATE ${t} SET expires_at = MAX(expires_at, MIN(?, COALESCE(absolute_expires_at, ?)))
+         WHERE id = ? AND expires_at > ? AND expires_at < ?`,
+      ),
+      // never overwrites a live session or a fresh tombstone; an expired row not yet pruned is replaced
+      create: prepare(
+        `INSERT INTO ${t} (id, data, meta, user_id, expires_at, absolute_expires_at, version)
+         SELECT ?, ?, ?, ?, ?, ?, 1 WHERE NOT EXISTS (SELECT 1 FROM ${t}_tombstones WHERE id = ? AND until > ?)
+         ON CONFLICT (id) DO UPDATE SET data = excluded.data, meta = excluded.meta, user_id = excluded.user_id,
+           expires_at = excluded.expires_at, absolute_expires_at = excluded.absolute_expires_at, version = 1
+         WHERE ${t}.expires_at <= ?`,
+      ),
+      touch: prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`),
+      version: prepare(`SELECT version FROM ${t} WHERE id = ? AND expires_at > ?`),
+      remove: prepare(`DELETE FROM ${t} WHERE id = ?`),
+      tombstone: prepare(`INSERT INTO ${t}_tombstones (id, until) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until`),
+      listByUser: prepare(`SELECT id, expires_at, meta FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY expires_at`),
+      removeByUser: prepare(`DELETE FROM ${t} WHERE user_id = ? AND id IS NOT ? RETURNING id`),
+      pruneSessions: prepare(`DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expires_at <= ? LIMIT ?)`),
+      pruneTombstones: prepare(`DELETE FROM ${t}_tombstones WHERE rowid IN (SELECT rowid FROM ${t}_tombstones WHERE until <= ? LIMIT ?)`),
+    }
+    this.#schedulePrune()
+  }
+
+  /** Runs statements with the store's error policy: driver errors become `StoreUnavailableError`. */
+  #run<T>(operation: string, work: () => T): T {
+    if (this.#closed) throw new StoreUnavailableError(`sqlite ${operation}: the store is closed`)
+    try {
+      return work()
+    } catch (err) {
+      if (err instanceof SessionDataError) throw err
+      throw new StoreUnavailableError(`sqlite ${operation} failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** BEGIN IMMEDIATE: takes the write lock up front, so no reader has to upgrade mid-transaction. */
+  #transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = work()
+      this.#db.exec('COMMIT')
+      return result
+    } catch (err) {
+      this.#db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  // SELECT …, then UPDATE … (the slide) when due: the record is returned as it was before the slide
+  async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+    return this.#run('get', () => {
+      const now = Date.now()
+      const row = this.#statements.get.get(id, now) as Row | undefined
+      if (row === undefined) return null
+      const stored = toStored(row)
+      const { slideTo, slideIfBefore } = options ?? {}
+      if (slideTo !== undefined) {
+        this.#statements.slide.run(slideTo, slideTo, id, now, slideIfBefore ?? Number.MAX_SAFE_INTEGER)
+      }
+      return stored
+    })
+  }
+
+  // INSERT … SELECT … WHERE NOT EXISTS (tombstone) ON CONFLICT DO UPDATE … WHERE expired
+  async create(id: string, session: NewSession): Promise<CreateResult> {
+    const data = JSON.stringify(session.data)
+    const meta = session.meta === null ? null : JSON.stringify(session.meta)
+    return this.#run('create', () => {
+      const now = Date.now()
+      const absolute = session.meta?.absoluteExpiresAt ?? null
+      const { changes } = this.#statements.create.run(id, data, meta, session.userId, session.expiresAt, absolute, id, now, now)
+      return changes === 1 ? 'ok' : 'collision'
+    })
+  }
+
+  // UPDATE … SET data = json_set(json_remove(data, …), …), version = version + 1 … WHERE live [AND version = ?]
+  async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
+    const setPaths: string[] = []
+    const setValues: string[] = []
+    const unsetPaths: string[] = []
+    for (const key of Object.keys(patch.set)) {
+      const json = JSON.stringify(patch.set[key])
+      if (json === undefined) unsetPaths.push(pathOf(key))
+      else {
+        setPaths.push(pathOf(key))
+        setValues.push(json)
+      }
+    }
+    for (const key of patch.unset) unsetPaths.push(pathOf(key))
+    const meta = patch.meta === undefined ? undefined : JSON.stringify(patch.meta)
+    const expectVersion = options?.expectVersion
+    return this.#run('update', () => {
+      const statement = this.#updateStatement(unsetPaths.length, setPaths.length, {
+        replace: patch.replace === true,
+        meta: meta !== undefined,
+        user: patch.userId !== undefined,
+        version: expectVersion !== undefined,
+      })
+      const params: Array<string | number | null> = []
+      params.push(...unsetPaths)
+      for (let i = 0; i < setPaths.length; i++) params.push(setPaths[i] as string, setValues[i] as string)
+      params.push(expiresAt)
+      if (meta !== undefined) params.push(meta, patch.meta?.absoluteExpiresAt ?? null)
+      if (patch.userId !== undefined) params.push(patch.userId)
+      params.push(id, Date.now())
+      if (expectVersion !== undefined) params.push(expectVersion)
+      const { changes } = statement.run(...params)
+      if (changes === 1) return 'ok'
+      if (expectVersion === undefined) return 'gone'
+      return this.#statements.version.get(id, Date.now()) === undefined ? 'gone' : 'conflict'
+    })
+  }
+
+  #updateStatement(unset: number, set: number, flags: { replace: boolean; meta: boolean; user: boolean; version: boolean }): StatementSync {
+    const key = `${unset}:${set}:${+flags.replace}${+flags.meta}${+flags.user}${+flags.version}`
+    let statement = this.#updates.get(key)
+    if (statement === undefined) {
+      const base = flags.replace ? `'{}'` : unset === 0 ? 'data' : `json_remove(data${', ?'.repeat(unset)})`
+      const data = set === 0 ? base : `json_set(${base}${', ?, json(?)'.repeat(set)})`
+      const columns = [`data = ${data}`, 'version = version + 1', 'expires_at = ?']
+      if (flags.meta) columns.push('meta = ?', 'absolute_expires_at = ?')
+      if (flags.user) columns.push('user_id = ?')
+      const where = `id = ? AND expires_at > ?${flags.version ? ' AND version = ?' : ''}`
+      statement = this.#db.prepare(`UPDATE ${this.#table} SET ${columns.join(', ')} WHERE ${where}`)
+      this.#updates.set(key, statement)
+    }
+    return statement
+  }
+
+  // UPDATE … SET expires_at = ? WHERE live
+  async touch(id: string, expiresAt: number): Promise<void> {
+    this.#run('touch', () => this.#statements.touch.run(expiresAt, id, Date.now()))
+  }
+
+  // one transaction: DELETE the row, INSERT the tombstone
+  async destroy(id: string): Promise<void> {
+    this.#run('destroy', () =>
+      this.#transaction(() => {
+        this.#statements.remove.run(id)
+        this.#statements.tombstone.run(id, Date.now() + this.#tombstoneTtl)
+      }),
+    )
+  }
+
+  async listByUser(userId: string): Promise<UserSessionInfo[]> {
+    return this.#run('listByUser', () => {
+      const rows = this.#statements.listByUser.all(userId, Date.now()) as Array<{ id: string; expires_at: number; meta: string | null }>
+      return rows.map((row) => ({ id: row.id, expiresAt: row.expires_at, meta: parseMeta(row.meta) }))
+    })
+  }
+
+  // one transaction: DELETE … RETURNING id, then a tombstone for each
+  async destroyByUser(userId: string, exceptId?: string): Promise<number> {
+    return this.#run('destroyByUser', () =>
+      this.#transaction(() => {
+        const removed = this.#statements.removeByUser.all(userId, exceptId ?? null) as Array<{ id: string }>
+        const until = Date.now() + this.#tombstoneTtl
+        for (const row of removed) this.#statements.tombstone.run(row.id, until)
+        return removed.length
+      }),
+    )
+  }
+
+  /**
+   * Deletes expired sessions and tombstones in batches of `pruneBatch`, letting the event loop run
+   * between batches so requests are never held up for long; resolves how many sessions went.
+   */
+  async prune(): Promise<number> {
+    let removed = 0
+    for (;;) {
+      const now = Date.now()
+      const { changes } = this.#run('prune', () => this.#statements.pruneSessions.run(now, this.#pruneBatch))
+      removed += Number(changes)
+      if (Number(changes) < this.#pruneBatch) break
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    for (;;) {
+      const { changes } = this.#run('prune', () => this.#statements.pruneTombstones.run(Date.now(), this.#pruneBatch))
+      if (Number(changes) < this.#pruneBatch) break
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    return removed
+  }
+
+  /** Stops the background prune and closes the database if the store opened it. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#timer)
+    if (this.#ownsDatabase) this.#db.close()
+  }
+
+  #schedulePrune(): void {
+    if (this.#pruneInterval === false || this.#closed) return
+    // jittered so that several processes sharing the file do not prune in step
+    const delay = Math.round(this.#pruneInterval * (0.5 + Math.random()))
+    this.#timer = setTimeout(() => {
+      this.prune()
+        .catch(() => {
+          // a failed background prune is retried at the next tick; reads never return expired rows anyway
+        })
+        .finally(() => this.#schedulePrune())
+    }, delay)
+    this.#timer.unref()
+  }
+}
+
+function positive(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(option, 'must be a positive integer')
+  return value
+}
+
+function parseMeta(text: string | null): SessionMeta | null {
+  if (text === null) return null
+  const meta = parseJson(text)
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new SessionDataError('sqlite: session metadata is not an object')
+  return meta as SessionMeta
+}
+
+function toStored(row: Row): StoredSession {
+  let parsed: unknown
+  let meta: SessionMeta | null
+  try {
+    parsed = parseJson(row.data)
+    meta = parseMeta(row.meta)
+  } catch (err) {
+    throw new SessionDataError('sqlite: stored session is not valid JSON', { cause: err })
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SessionDataError('sqlite: stored session data is not an object')
+  const data: SessionValues = Object.create(null)
+  for (const key of Object.keys(parsed)) data[key] = (parsed as SessionValues)[key]
+  return { data, meta, userId: row.user_id, expiresAt: row.expires_at, version: row.version }
+}
