@@ -43,7 +43,7 @@ export interface ExpressSessionStore {
   destroy(sid: string, callback?: (err?: unknown) => unknown): unknown
   touch?(sid: string, session: StoredSessionData, callback?: (err?: unknown) => unknown): unknown
   /** express-session listens for `disconnect`/`connect`; optional here because some store typings omit it. */
-  on?(event: string, listener: (...args: never[]) => unknown): unknown
+  on?(event: string, listener: (...args: unknown[]) => void): unknown
 }
 
 export interface StoreConstructor {

@@ -80,6 +80,8 @@ interface Statements {
   removeByUser: StatementSync
   pruneSessions: StatementSync
   pruneTombstones: StatementSync
+  all: StatementSync
+  length: StatementSync
 }
 
 /**
@@ -159,6 +161,8 @@ export class SqliteStore implements SessionStore {
       removeByUser: prepare(`DELETE FROM ${t} WHERE user_id = ? AND id IS NOT ? RETURNING id`),
       pruneSessions: prepare(`DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expires_at <= ? LIMIT ?)`),
       pruneTombstones: prepare(`DELETE FROM ${t}_tombstones WHERE rowid IN (SELECT rowid FROM ${t}_tombstones WHERE until <= ? LIMIT ?)`),
+      all: prepare(`SELECT id, data, meta, user_id, expires_at, version FROM ${t} WHERE expires_at > ?`),
+      length: prepare(`SELECT count(*) AS n FROM ${t} WHERE expires_at > ?`),
     }
     this.#schedulePrune()
   }
@@ -298,6 +302,37 @@ export class SqliteStore implements SessionStore {
         const until = Date.now() + this.#tombstoneTtl
         for (const row of removed) this.#statements.tombstone.run(row.id, until)
         return removed.length
+      }),
+    )
+  }
+
+  /** Every live session (express-session's optional `all`; for administration, it reads the whole table). */
+  async all(): Promise<Array<[string, StoredSession]>> {
+    return this.#run('all', () => {
+      const rows = this.#statements.all.all(Date.now()) as Array<Row & { id: string }>
+      const result: Array<[string, StoredSession]> = []
+      for (const row of rows) {
+        try {
+          result.push([row.id, toStored(row)])
+        } catch (err) {
+          // one unreadable record does not hide the others
+          if (!(err instanceof SessionDataError)) throw err
+        }
+      }
+      return result
+    })
+  }
+
+  /** How many live sessions there are. */
+  async length(): Promise<number> {
+    return this.#run('length', () => (this.#statements.length.get(Date.now()) as { n: number }).n)
+  }
+
+  /** Deletes every session (and tombstone). */
+  async clear(): Promise<void> {
+    this.#run('clear', () =>
+      this.#transaction(() => {
+        this.#db.exec(`DELETE FROM ${this.#table}; DELETE FROM ${this.#table}_tombstones`)
       }),
     )
   }

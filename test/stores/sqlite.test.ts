@@ -110,6 +110,18 @@ describe('SqliteStore', () => {
     await store.close()
   })
 
+  it('lists, counts and clears live sessions (express-session\'s optional all/length/clear)', async () => {
+    const store = new SqliteStore({ path: ':memory:', pruneInterval: false })
+    const live = newId()
+    await store.create(live, { data: { user: 'ann' }, meta: null, userId: null, expiresAt: Date.now() + 60_000 })
+    await store.create(newId(), { data: { user: 'old' }, meta: null, userId: null, expiresAt: Date.now() - 1 })
+    assert.deepEqual((await store.all()).map(([id, s]) => [id, s.data.user]), [[live, 'ann']])
+    assert.equal(await store.length(), 1)
+    await store.clear()
+    assert.equal(await store.length(), 0)
+    await store.close()
+  })
+
   it('rejects a bad table name at construction', () => {
     assert.throws(() => new SqliteStore({ path: ':memory:', tableName: 'x; DROP TABLE y' }), { code: 'ERR_TESSERA_INVALID_OPTION' })
   })

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import { expectTypeOf } from 'expect-type'
 import type { Request, RequestHandler } from 'express'
-import session, { MemoryStore, type SessionStore, type SessionHandler } from '../../src/index.ts'
+import session, { MemoryStore, toCallbackStore, type SessionStore, type SessionHandler } from '../../src/index.ts'
 import compat from '../../src/compat.ts'
 import { RedisStore } from 'connect-redis'
 import type { createClient } from 'redis'
@@ -54,4 +54,17 @@ export function checks(req: Request, client: ReturnType<typeof createClient>): v
   compat({ secret: 'x', store: redis, resave: false, saveUninitialized: false })
   expectTypeOf(new MemoryStore()).toExtend<SessionStore>()
   expectTypeOf(compat({})).toExtend<RequestHandler>()
+
+  // EventEmitter-based stores: ours, a subclass of Store, the callback face of a built-in store
+  class MyStore extends compat.Store {
+    override get(): void {}
+    override set(): void {}
+    override destroy(): void {}
+  }
+  compat({ store: new compat.MemoryStore() })
+  compat({ store: new MyStore() })
+  compat({ store: toCallbackStore(new MemoryStore()) })
+  session({ secret: 'x', store: new compat.MemoryStore() })
+  // @ts-expect-error a store needs get, set and destroy
+  session({ secret: 'x', store: { get() {} } })
 }

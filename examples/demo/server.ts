@@ -1,0 +1,183 @@
+/**
+ * The tessera-session demo: a small site with a login form, a profile, the list of the user's active
+ * sessions with "sign out everywhere else", and logout. No framework: template literals, escaped.
+ *
+ * Run: `npm start` (or `node examples/demo/server.ts`; add `--compat` for the express-session API),
+ * then open http://127.0.0.1:3000 and log in with any user name and the password `demo`. Sessions are
+ * kept in `demo-sessions.sqlite` (or the file `SESSION_DB` names), so they survive a restart.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import type { SessionStore } from '../../src/index.ts'
+import { SqliteStore } from '../../src/stores/sqlite.ts'
+import { isMain } from '../is-main.ts'
+import { homePage, loginPage, profilePage } from './pages.ts'
+import { compatEntry, mainEntry } from './session-layer.ts'
+
+declare module '../../src/index.ts' {
+  interface SessionData {
+    username: string
+    /** Epoch ms of the sign-in that created the session. */
+    signedInAt: number
+    visits: number
+  }
+}
+
+export interface DemoOptions {
+  /** Use the compat entry (express-session's API, `tessera-session/compat`). Default false. */
+  compat?: boolean
+  /** The Express module to build the app with. Default Express 5. */
+  express?: typeof express
+  /** The session store. Default `createStore()`. */
+  store?: SessionStore
+}
+
+const DEVELOPMENT_SECRET = 'development-only secret: set SESSION_SECRET in production'
+const DEMO_PASSWORD_DIGEST = createHash('sha256').update('demo').digest()
+const MAX_USERNAME_LENGTH = 64
+
+function sessionSecret(): string {
+  const secret = process.env.SESSION_SECRET
+  if (secret) return secret
+  // the fallback is public (it is in this file): never sign production cookies with it
+  if (process.env.NODE_ENV === 'production') throw new Error('SESSION_SECRET is required when NODE_ENV=production')
+  return DEVELOPMENT_SECRET
+}
+
+/** Where sessions live: a SQLite file, so they survive a restart of the demo. */
+export function createStore(path = process.env.SESSION_DB ?? 'demo-sessions.sqlite'): SessionStore {
+  return new SqliteStore({ path })
+}
+
+/** The demo's one credential check: any user name, the password "demo". */
+function isDemoPassword(password: string): boolean {
+  // digests have one length, so the comparison takes the same time however much of the password matched
+  return timingSafeEqual(createHash('sha256').update(password).digest(), DEMO_PASSWORD_DIGEST)
+}
+
+/** Sec-Fetch-Site, or else Origin, says another site sent this request (a cross-site form post). */
+function isCrossOrigin(req: Request): boolean {
+  const site = req.get('sec-fetch-site')
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none'
+  const origin = req.get('origin')
+  // no Origin: not a browser, or an old one, for which the SameSite=Lax cookie is the defence
+  if (origin === undefined) return false
+  return !URL.canParse(origin) || new URL(origin).host !== req.get('host')
+}
+
+/** State changes are POSTs; a POST another site sent is refused (defence in depth on top of SameSite=Lax). */
+function refuseCrossOrigin(req: Request, res: Response, next: NextFunction): void {
+  if (isCrossOrigin(req)) {
+    res.status(403).type('text').send('Cross-origin request refused.')
+    return
+  }
+  next()
+}
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'same-origin',
+  })
+  next()
+}
+
+/** The demo's Express app; `listen` is left to the caller. */
+export function createApp(options: DemoOptions = {}): express.Express {
+  const host = options.express ?? express
+  const app = host()
+  const sessions = (options.compat ? compatEntry : mainEntry)({ secret: sessionSecret(), store: options.store ?? createStore() })
+  const form = host.urlencoded({ extended: false, limit: '2kb', parameterLimit: 10 })
+
+  app.disable('x-powered-by')
+  app.use(securityHeaders)
+  app.use(sessions.middleware)
+
+  app.get('/', (req, res) => {
+    res.send(homePage(req.session.username))
+  })
+
+  app.get('/login', (req, res) => {
+    if (req.session.username) res.redirect('/profile')
+    else res.send(loginPage())
+  })
+
+  // Express 4 does not catch a rejected promise: each async handler passes its error to next itself
+  app.post('/login', refuseCrossOrigin, form, async (req, res, next) => {
+    try {
+      const body = (req.body ?? {}) as Record<string, unknown>
+      const username = typeof body.username === 'string' ? body.username.trim() : ''
+      const password = typeof body.password === 'string' ? body.password : ''
+      if (username.length === 0 || username.length > MAX_USERNAME_LENGTH) {
+        res.status(400).send(loginPage({ username, error: `Enter a user name of 1 to ${MAX_USERNAME_LENGTH} characters.` }))
+        return
+      }
+      if (!isDemoPassword(password)) {
+        res.status(401).send(loginPage({ username, error: 'Wrong password (it is "demo").' }))
+        return
+      }
+      await sessions.signIn(req, username)
+      res.redirect(303, '/profile')
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.get('/profile', async (req, res, next) => {
+    try {
+      const username = req.session.username
+      if (!username) {
+        res.redirect('/login')
+        return
+      }
+      req.session.visits = (req.session.visits ?? 0) + 1
+      const revoked = typeof req.query.revoked === 'string' && /^\d{1,6}$/.test(req.query.revoked) ? Number(req.query.revoked) : undefined
+      const list = sessions.listsSessions ? await sessions.listSessions(req, username) : undefined
+      // a page about one user must not be kept by a shared cache
+      res.set('Cache-Control', 'no-store')
+      res.send(profilePage({ username, createdAt: req.session.signedInAt, visits: req.session.visits, sessions: list, revoked }))
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/sessions/revoke', refuseCrossOrigin, async (req, res, next) => {
+    try {
+      const username = req.session.username
+      if (!username) {
+        res.redirect(303, '/login')
+        return
+      }
+      if (!sessions.listsSessions) {
+        res.status(501).type('text').send('This session store cannot find a user\'s sessions.')
+        return
+      }
+      const revoked = await sessions.revokeOtherSessions(req, username)
+      res.redirect(303, `/profile?revoked=${revoked}`)
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/logout', refuseCrossOrigin, async (req, res, next) => {
+    try {
+      await sessions.signOut(req)
+      res.redirect(303, '/')
+    } catch (err) {
+      next(err)
+    }
+  })
+  return app
+}
+
+if (isMain(import.meta.url)) {
+  const compat = process.argv.includes('--compat')
+  if (compat) console.log('tessera-session demo: compat entry (the express-session API)')
+  const server = createApp({ compat }).listen(Number(process.env.PORT || 3000), '127.0.0.1', (error) => {
+    if (error) throw error
+    const { port } = server.address() as AddressInfo
+    console.log(`tessera-session demo listening on http://127.0.0.1:${port}`)
+  })
+}

@@ -1,0 +1,63 @@
+/**
+ * A visit counter per browser: express-session's classic first example, on tessera-session.
+ *
+ * Run: `node examples/views/server.ts` (add `--compat` for the express-session API), then open
+ * http://127.0.0.1:3000 and reload.
+ */
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import session from '../../src/index.ts'
+import compatSession from '../../src/compat.ts'
+import { isMain } from '../is-main.ts'
+
+declare module '../../src/index.ts' {
+  interface SessionData {
+    views: number
+  }
+}
+
+export interface ExampleOptions {
+  /** Use the compat entry (express-session's API, `tessera-session/compat`). Default false. */
+  compat?: boolean
+  /** The Express module to build the app with (the tests pass Express 4). Default Express 5. */
+  express?: typeof express
+}
+
+const DEVELOPMENT_SECRET = 'development-only secret: set SESSION_SECRET in production'
+
+function sessionSecret(): string {
+  const secret = process.env.SESSION_SECRET
+  if (secret) return secret
+  // the fallback is public (it is in this file): never sign production cookies with it
+  if (process.env.NODE_ENV === 'production') throw new Error('SESSION_SECRET is required when NODE_ENV=production')
+  return DEVELOPMENT_SECRET
+}
+
+/** The example's Express app; `listen` is left to the caller. */
+export function createApp(options: ExampleOptions = {}): express.Express {
+  const app = (options.express ?? express)()
+  const secret = sessionSecret()
+  // compat: express-session apps must pass resave and saveUninitialized (the main entry defaults both to false)
+  app.use(options.compat ? compatSession({ secret, resave: false, saveUninitialized: false }) : session({ secret }))
+
+  app.get('/', (req, res) => {
+    if (req.session.views) {
+      req.session.views++
+      res.send(`Number of views: ${req.session.views}`)
+    } else {
+      // the first change to the session stores it and sends the cookie
+      req.session.views = 1
+      res.send('Welcome! This is your first visit.')
+    }
+  })
+  return app
+}
+
+if (isMain(import.meta.url)) {
+  const compat = process.argv.includes('--compat')
+  const server = createApp({ compat }).listen(Number(process.env.PORT || 3000), '127.0.0.1', (error) => {
+    if (error) throw error
+    const { port } = server.address() as AddressInfo
+    console.log(`views example (${compat ? 'compat' : 'main'} entry) listening on http://127.0.0.1:${port}`)
+  })
+}
