@@ -194,3 +194,9 @@ export class Cookie {
     return this.data
   }
 }
+
+// compat: express-session's Cookie.prototype is an object literal, so its accessors and methods are
+// enumerable (`for…in` over a cookie lists them, and stores that copy with `for…in` rely on it)
+for (const name of ['expires', 'maxAge', 'data', 'serialize', 'toJSON']) {
+  Object.defineProperty(Cookie.prototype, name, { enumerable: true })
+}

@@ -94,6 +94,12 @@ function duration(option: string, value: number | undefined, fallback: number, a
   return Math.floor(value)
 }
 
+/** Node fires a timer at once when its delay does not fit in 32 bits: every store call would time out. */
+function timerDelay(option: string, value: number): number {
+  if (value > 2_147_483_647) throw new InvalidOptionError(option, 'must be at most 2147483647 ms (a timer delay)')
+  return value
+}
+
 function sameSiteOf(value: CookieOptions['sameSite'], option: string): CookieAttributes['sameSite'] {
   if (value === undefined) return 'lax'
   if (value === false) return false
@@ -206,7 +212,7 @@ export function resolvePolicy(options: SessionOptions): Policy {
     idleTimeout,
     absoluteTimeout,
     touchAfter: options.resave === true ? 0 : touchAfter,
-    storeTimeout: duration('storeTimeout', options.storeTimeout, 5_000),
+    storeTimeout: timerDelay('storeTimeout', duration('storeTimeout', options.storeTimeout, 5_000)),
     maxSessionBytes: duration('maxSessionBytes', options.maxSessionBytes, 65_536),
     readOnly: options.readOnly,
   })

@@ -94,7 +94,9 @@ function getCookie(req: CompatRequest, name: string, secrets: readonly Secret[])
   if (!val && req.cookies) {
     const raw = req.cookies[name]
     if (raw) {
-      if (typeof raw === 'string' && raw.startsWith('s:')) {
+      // compat: a non-string value (a cookie-parser JSON cookie) fails as in express-session
+      if (typeof raw !== 'string') throw new TypeError('raw.substr is not a function')
+      if (raw.startsWith('s:')) {
         val = unsignCookie(raw.slice(2), secrets)
         if (val) deprecate('cookie should be available in req.headers.cookie')
         if (val === false) {
@@ -298,9 +300,10 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
         configurable: true,
         enumerable: false,
         writable: true,
+        // compat: the wrappers return nothing, as express-session's do
         value: function reloadSession(this: Session, callback: (err?: unknown) => void) {
           debug('reloading')
-          return reload.call(this, rewrapMethods(this, callback))
+          reload.call(this, rewrapMethods(this, callback))
         },
       })
       Object.defineProperty(sess, 'save', {
@@ -310,7 +313,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
         value: function saveSession(this: Session, ...args: unknown[]) {
           debug('saving')
           savedHash = snapshot(this)
-          return (save as (...a: unknown[]) => unknown).apply(this, args)
+          ;(save as (...a: unknown[]) => unknown).apply(this, args)
         },
       })
     }

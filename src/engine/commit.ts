@@ -24,10 +24,8 @@ function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
     for (let i = 0; i < flat.length; i += 2) res.removeHeader(flat[i] as string)
     for (let i = 0; i < flat.length; i += 2) if (flat[i]) res.appendHeader(flat[i] as string, flat[i + 1] as string)
   } else if (headers) {
-    for (const key of Object.keys(headers)) {
-      const value = headers[key]
-      if (key && value !== undefined) res.setHeader(key, value)
-    }
+    // an undefined value throws in setHeader, as it does in plain Node: the app's mistake stays visible
+    for (const key of Object.keys(headers)) if (key) res.setHeader(key, headers[key] as OutgoingHttpHeader)
   }
 }
 
@@ -54,10 +52,9 @@ export function onHeaders(res: ServerResponse, listener: () => void): void {
 
 /** Appends one Set-Cookie value, keeping every value already set by `setHeader` or `writeHead`. */
 export function appendSetCookie(res: ServerResponse, value: string): void {
-  const previous = res.getHeader('Set-Cookie')
-  if (previous === undefined) res.setHeader('Set-Cookie', [value])
-  else if (Array.isArray(previous)) res.setHeader('Set-Cookie', [...previous, value])
-  else res.setHeader('Set-Cookie', [String(previous), value])
+  // compat: an empty previous value ('' or 0) is dropped, as express-session's `getHeader(…) || []` does
+  const previous = res.getHeader('Set-Cookie') || []
+  res.setHeader('Set-Cookie', Array.isArray(previous) ? [...previous, value] : [String(previous), value])
 }
 
 /** A store operation run at the end of the response; it calls `done` once, with the error if it failed. */

@@ -4,7 +4,7 @@ import { InvalidOptionError, InvalidSessionStateError, SessionGoneError, Session
 import { generateId, userTag } from '../id.ts'
 import type { CookieAttributes } from '../options.ts'
 import { MAX_COOKIE_LIFETIME } from '../options.ts'
-import { isWellFormedId, signV1 } from '../signing.ts'
+import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import type { SessionMeta, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
@@ -20,6 +20,7 @@ export interface LoginOptions {
 }
 
 const EXPIRED_COOKIE = new Date(0)
+function noop(): void {}
 
 /**
  * One request's session state: created by the middleware, reached by `req.session`'s accessor and
@@ -54,9 +55,13 @@ export class RequestContext {
   #reissue = false
   #touchRequested = false
   #destroyed = false
+  /** regenerate/login deleted the session the client's cookie names: that cookie is replaced or cleared. */
+  #rotatedAway = false
   #gone = false
   #failed = false
   #hooked = false
+  /** The store write `save()` started, until it settles: later writes wait for it. */
+  #writing: Promise<void> | undefined
   /** Our Set-Cookie went out with this response's headers. */
   #cookieSent = false
   /** The end-of-response work has run. */
@@ -202,8 +207,22 @@ export class RequestContext {
   /** Writes the session now instead of at the end of the response. */
   async save(): Promise<void> {
     this.#requireSession('save')
-    const work = this.#pendingWrite()
-    if (work !== undefined) await work()
+    await this.#afterWrites(() => this.#pendingWrite())
+  }
+
+  /**
+   * Runs a write once the writes started before it have settled, deciding what to write only then:
+   * a `save()` the handler did not wait for must not make the end of the response create the session twice.
+   */
+  #afterWrites(decide: () => (() => Promise<void>) | undefined): Promise<void> {
+    const previous = this.#writing
+    const run = previous === undefined ? Promise.resolve(decide()?.()) : previous.then(noop, noop).then(() => decide()?.())
+    this.#writing = run
+    const settled = () => {
+      if (this.#writing === run) this.#writing = undefined
+    }
+    run.then(settled, settled)
+    return run
   }
 
   /** Replaces the session with its stored copy. */
@@ -259,6 +278,7 @@ export class RequestContext {
     const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
     if (reason === 'login') meta.authTime = now
     this.#record = null
+    if (wasStored || this.#destroyed) this.#rotatedAway = true
     this.#destroyed = false
     this.#startNew(meta, userId)
     this.#userId = userId ?? null
@@ -295,7 +315,13 @@ export class RequestContext {
 
   /** What the end of the response must write, or undefined. */
   #onEnd(): EndWork | undefined {
-    const work = this.#endWork()
+    let work: (() => Promise<void>) | undefined
+    try {
+      work = this.#writing === undefined ? this.#endWork() : () => this.#afterWrites(() => this.#endWork())
+    } catch (err) {
+      // a value JSON cannot hold (a cycle, a BigInt): fail the request with it, rather than leave it hanging with res.end spent
+      return (done) => done(err)
+    }
     if (work === undefined) {
       this.#committed = true
       return undefined
@@ -367,7 +393,8 @@ export class RequestContext {
       return () => Promise.reject(error)
     }
     if (!this.#stored) {
-      if (!changed && !policy.saveUninitialized) return undefined
+      // a signed-in session is worth storing even before it holds data: the user id is its content
+      if (!changed && !this.#userId && !policy.saveUninitialized) return undefined
       // a new session whose cookie could not be sent any more would be an orphan: not stored
       if (this.res.headersSent && !this.#cookieSent) return undefined
       return () => this.#create(set, current, now)
@@ -420,6 +447,8 @@ export class RequestContext {
     this.#expiryMoved = true
     this.#baseline = serialized
     this.#record = { data, meta, userId, expiresAt, version: 1 }
+    // as stored (null, not undefined): an unchanged owner is not a change for a later save or the end of the response
+    this.#userId = userId
     this.engine.emit('created', () => ({ idHash: this.engine.idHash(id) }))
   }
 
@@ -463,7 +492,7 @@ export class RequestContext {
     const isNew = this.#presented === undefined || this.#id !== this.#presented.id
     const send = isNew ? this.#stored || this.#willCreate() : this.#reissue || this.engine.policy.rolling || (this.#isPersistent(attrs) && this.#expiryWillMove())
     if (send) this.#setSessionCookie(attrs)
-    else if (this.#destroyed && this.#cookieSeen) this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
+    else if ((this.#destroyed || this.#rotatedAway) && this.#cookieSeen) this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
   }
 
   #isPersistent(attrs: CookieAttributes): boolean {
@@ -477,7 +506,7 @@ export class RequestContext {
 
   #willCreate(): boolean {
     if (this.readOnly) return false
-    if (this.engine.policy.saveUninitialized) return true
+    if (this.engine.policy.saveUninitialized || this.#userId) return true
     const session = this.#session
     if (!session) return false
     for (const key of Object.keys(session)) {
@@ -493,7 +522,9 @@ export class RequestContext {
     const persistent = this.#isPersistent(attrs)
     const now = Date.now()
     const expiresAt = this.#stored && (this.#expiryMoved || this.#committed) ? this.#expiresAt : this.#nextExpiry(now)
-    const value = signV1(id, this.engine.policy.name, this.engine.policy.secrets[0] as string)
+    const secret = this.engine.policy.secrets[0] as string
+    // a migrated express-session id that v1 cannot carry stays in express-session's format, or the next request could not read it
+    const value = isWellFormedId(id) ? signV1(id, this.engine.policy.name, secret) : 's:' + signLegacy(id, secret)
     if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, Math.max(0, Math.ceil((expiresAt - now) / 1000)))
     else this.#setCookie(value, undefined, attrs, undefined)
     this.#cookieSent = true

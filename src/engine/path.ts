@@ -16,10 +16,11 @@ export function originalPathname(req: IncomingMessage & { originalUrl?: string }
     return url.slice(0, end)
   }
   try {
-    // absolute-form request targets (`GET http://host/path`) and `*`
-    return new URL(url, 'http://localhost').pathname
+    // absolute-form request targets (`GET http://host/path`)
+    return new URL(url).pathname
   } catch {
-    return ''
+    // `OPTIONS *` and other targets that are not a path: as they are, so no cookie path matches them
+    return url
   }
 }
 

@@ -1,6 +1,6 @@
 import { allCookieValues, tryDecode } from '../cookie-header.ts'
 import type { RejectReason } from '../events.ts'
-import { unsignLegacy, unsignV1, type Secret } from '../signing.ts'
+import { isWellFormedId, unsignLegacy, unsignV1, type Secret } from '../signing.ts'
 
 /** The longest raw cookie value worth verifying: a v1 value is at most 175 characters. */
 const MAX_VALUE_LENGTH = 512
@@ -42,6 +42,7 @@ export function readSessionId(header: string | undefined, name: string, secrets:
   if (verified === undefined) return { rejected: 'bad_mac' }
   // express-session's own ids are 32 base64url characters; custom genid output may be anything it signed
   if (verified.value.length === 0 || verified.value.length > 256) return { rejected: 'malformed' }
-  return { id: verified.value, reissue: true }
+  // an id the v1 format cannot carry (a custom genid's) keeps the legacy format: re-issued only to re-sign it with the first secret
+  return { id: verified.value, reissue: isWellFormedId(verified.value) || verified.secretIndex !== 0 }
 }
 

@@ -75,7 +75,8 @@ export function installCallbackFace(face: Store, store: SessionStore, options: C
   Object.defineProperty(face, 'store', { value: store, enumerable: false })
 
   face.get = (sid, callback) => {
-    settle(store.get(sid), (found) => callback(null, found === null ? null : toWholeObject(found)), callback)
+    // compat: a missing session is `undefined`, as from express-session's MemoryStore
+    settle(store.get(sid), (found) => callback(null, found === null ? undefined : toWholeObject(found)), callback)
   }
   face.set = (sid, session, callback) => {
     // compat: like express-session's MemoryStore, the session is serialized when `set` is called
@@ -122,10 +123,13 @@ export function installCallbackFace(face: Store, store: SessionStore, options: C
 
 /** A stored session as express-session sees it: data plus `cookie`. */
 function toWholeObject(found: StoredSession): StoredSessionData {
-  const data = found.data as StoredSessionData
-  if (typeof data.cookie === 'object' && data.cookie !== null) return data
-  // written by the main entry: express-session needs a cookie to rebuild the session
-  const whole = { cookie: { originalMaxAge: found.meta?.cookieMaxAge ?? null, expires: new Date(found.expiresAt).toISOString(), httpOnly: true, path: '/' } } as StoredSessionData
+  const data = found.data
+  // a plain object, as JSON.parse gives it (stores hand out null-prototype data; the keys are safe)
+  const whole = {} as StoredSessionData
+  if (typeof data.cookie !== 'object' || data.cookie === null) {
+    // written by the main entry: express-session needs a cookie to rebuild the session
+    whole.cookie = { originalMaxAge: found.meta?.cookieMaxAge ?? null, expires: new Date(found.expiresAt).toISOString(), httpOnly: true, path: '/' }
+  }
   for (const key of Object.keys(data)) whole[key] = data[key]
   return whole
 }

@@ -77,6 +77,8 @@ export class MemoryStore implements SessionStore {
     this.#sweepBatch = positiveInteger('sweepBatch', options.sweepBatch, DEFAULTS.sweepBatch)
     this.#tombstoneTtl = positiveInteger('tombstoneTtl', options.tombstoneTtl, DEFAULTS.tombstoneTtl)
     const interval = positiveInteger('sweepInterval', options.sweepInterval, DEFAULTS.sweepInterval)
+    // Node runs an interval past 2^31 - 1 ms every millisecond instead
+    if (interval > 2_147_483_647) throw new InvalidOptionError('sweepInterval', 'must be at most 2147483647 ms (a timer delay)')
     this.#timer = setInterval(() => this.#sweep(), interval)
     this.#timer.unref()
   }

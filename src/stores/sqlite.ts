@@ -309,7 +309,7 @@ export class SqliteStore implements SessionStore {
   /** Every live session (express-session's optional `all`; for administration, it reads the whole table). */
   async all(): Promise<Array<[string, StoredSession]>> {
     return this.#run('all', () => {
-      const rows = this.#statements.all.all(Date.now()) as Array<Row & { id: string }>
+      const rows = this.#statements.all.all(Date.now()) as unknown as Array<Row & { id: string }>
       const result: Array<[string, StoredSession]> = []
       for (const row of rows) {
         try {

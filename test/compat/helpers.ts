@@ -3,7 +3,8 @@
  * itself and against `src/compat.ts`, and every HTTP test on plain node:http, Express 5 and Express 4.
  * Tests may use `any` for request/response objects and session modules; it stays in test/compat.
  */
-import { EventEmitter } from 'node:events'
+import { spawnSync } from 'node:child_process'
+import type { EventEmitter } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
@@ -15,7 +16,6 @@ export const require = createRequire(import.meta.url)
 // depd (express-session) and process.emitWarning (tessera) both honour this: keeps the output readable
 process.noDeprecation = true
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export type SessionModule = any
 export type Req = any
 export type Res = any
@@ -40,14 +40,6 @@ export const signature: { sign(value: string, secret: unknown): string; unsign(v
 
 export const SECRET = 'keyboard cat'
 
-/**
- * Options for a test that passes on express-session but not (yet) on the compat entry: the tessera
- * run is marked todo so the suite stays green; the reason names the observed difference.
- * `COMPAT_STRICT=1` turns the marks off, so the gaps fail as ordinary tests.
- */
-export function gap(impl: string, reason: string): { todo?: string } {
-  return impl === TESSERA && !process.env.COMPAT_STRICT ? { todo: `compat gap: ${reason}` } : {}
-}
 
 export interface Host {
   name: string
@@ -64,6 +56,27 @@ export const HOSTS: Host[] = [
 /** express-session with the options the suite uses unless a test says otherwise. */
 export function withDefaults(options: Record<string, unknown> = {}): Record<string, unknown> {
   return { secret: SECRET, resave: false, saveUninitialized: true, ...options }
+}
+
+// ---------------------------------------------------------------------------------------------
+// child processes
+
+/** How a child process loads each implementation. */
+const LOADERS: Record<string, string> = {
+  [EXPRESS_SESSION]: `const session = (await import('node:module')).createRequire(${JSON.stringify(import.meta.url)})('express-session')`,
+  [TESSERA]: `const session = (await import(${JSON.stringify(new URL('../../src/compat.ts', import.meta.url).href)})).default`,
+}
+
+/** Runs `code` in a fresh Node process (this one's binary) after loading `impl` as `session`. */
+export function runChild(impl: string, code: string, env: Record<string, string | undefined> = {}): { stdout: string; stderr: string; status: number | null } {
+  const childEnv: Record<string, string | undefined> = { ...process.env, NODE_ENV: undefined, NODE_OPTIONS: undefined, ...env }
+  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key]
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', `${LOADERS[impl]}\n${code}`], {
+    env: childEnv as NodeJS.ProcessEnv,
+    encoding: 'utf8',
+    timeout: 10_000,
+  })
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status }
 }
 
 // ---------------------------------------------------------------------------------------------

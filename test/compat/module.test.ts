@@ -12,8 +12,8 @@ import {
   createLegacyStore,
   createSpyStore,
   exchange,
-  gap,
   maxAgeCookie,
+  runChild,
   storeGet,
   storeSet,
   withDefaults,
@@ -34,6 +34,9 @@ function callback<T extends unknown[]>(): { promise: Promise<T>; cb: (...args: T
   })
   return { promise, cb }
 }
+
+const PRODUCTION_WARNING =
+  'Warning: connect.session() MemoryStore is not\ndesigned for a production environment, as it will leak\nmemory, and will not scale past a single process.'
 
 for (const [impl, session] of IMPLEMENTATIONS) {
   describe(impl, () => {
@@ -91,6 +94,49 @@ for (const [impl, session] of IMPLEMENTATIONS) {
       })
     })
 
+    describe('NODE_ENV', () => {
+      describe('when "production" at load time and the default MemoryStore is used', () => {
+        it('prints the MemoryStore warning on stderr', () => {
+          const child = runChild(impl, `session({ secret: 's', resave: false, saveUninitialized: false })`, { NODE_ENV: 'production' })
+          assert.equal(child.status, 0, child.stderr)
+          assert.ok(child.stderr.includes(PRODUCTION_WARNING), child.stderr)
+        })
+      })
+
+      describe('when "production" with a custom store', () => {
+        it('prints no warning', () => {
+          const child = runChild(
+            impl,
+            `class S extends session.Store { get(s, cb) { cb() } set(s, d, cb) { cb() } destroy(s, cb) { cb() } }
+             session({ secret: 's', resave: false, saveUninitialized: false, store: new S() })`,
+            { NODE_ENV: 'production' },
+          )
+          assert.equal(child.status, 0, child.stderr)
+          assert.equal(child.stderr.includes('MemoryStore'), false, child.stderr)
+        })
+      })
+
+      describe('when set to "production" only after the module was loaded', () => {
+        it('prints no warning (NODE_ENV is read once, at load)', () => {
+          const child = runChild(impl, `process.env.NODE_ENV = 'production'\nsession({ secret: 's', resave: false, saveUninitialized: false })`)
+          assert.equal(child.status, 0, child.stderr)
+          assert.equal(child.stderr.includes('MemoryStore'), false, child.stderr)
+        })
+      })
+    })
+
+    describe('deprecations', () => {
+      describe('when resave, saveUninitialized and secret are missing', () => {
+        it('prints depd notices in the express-session namespace', () => {
+          const child = runChild(impl, `session({})`)
+          assert.equal(child.status, 0, child.stderr)
+          for (const message of ['undefined resave option; provide resave option', 'undefined saveUninitialized option; provide saveUninitialized option', 'req.secret; provide secret option']) {
+            assert.match(child.stderr, new RegExp(`express-session deprecated ${message.replace(/[.;]/g, '\\$&')}`), child.stderr)
+          }
+        })
+      })
+    })
+
     describe('Store', () => {
       describe('when subclassed with util.inherits and Store.call(this)', () => {
         it('is callable without new and gives an EventEmitter with the prototype helpers', () => {
@@ -142,6 +188,19 @@ for (const [impl, session] of IMPLEMENTATIONS) {
           assert.equal(store.listenerCount('connect'), 2)
         })
 
+        it('makes Node warn MaxListenersExceededWarning once 11 middleware share it', () => {
+          const child = runChild(
+            impl,
+            `const store = new session.MemoryStore()
+             for (let i = 0; i < 11; i++) session({ secret: 's', resave: false, saveUninitialized: false, store })
+             await new Promise((resolve) => setTimeout(resolve, 10))`,
+          )
+          assert.equal(child.status, 0, child.stderr)
+          assert.match(child.stderr, /MaxListenersExceededWarning/)
+          const ten = runChild(impl, `const store = new session.MemoryStore()\nfor (let i = 0; i < 10; i++) session({ secret: 's', resave: false, saveUninitialized: false, store })`)
+          assert.doesNotMatch(ten.stderr, /MaxListenersExceededWarning/)
+        })
+
         it('has the generate of the last constructed middleware when shared', () => {
           const store = createSpyStore(session)
           session(withDefaults({ store, genid: () => 'first-id' }))
@@ -172,103 +231,109 @@ for (const [impl, session] of IMPLEMENTATIONS) {
       })
 
       describe('load(sid, cb)', () => {
-        it('calls back with a Session built from the stored data, with a Cookie whose expires is a Date', async () => {
-          const store = createSpyStore(session)
-          store.seed('sid1', { user: 'bob' }, maxAgeCookie(60_000))
-          const { promise, cb } = callback<[unknown, any]>()
-          store.load('sid1', cb)
-          const [err, sess] = await promise
-          assert.equal(err, null)
-          assert.ok(sess instanceof session.Session)
-          assert.equal(sess.id, 'sid1')
-          assert.equal(sess.user, 'bob')
-          assert.ok(sess.cookie instanceof session.Cookie)
-          assert.ok(sess.cookie.expires instanceof Date)
-          assert.equal(sess.cookie.originalMaxAge, 60_000)
-          assert.equal(sess.req.sessionID, 'sid1')
-          assert.equal(sess.req.sessionStore, store)
-        })
+        describe('when called', () => {
+          it('calls back with a Session built from the stored data, with a Cookie whose expires is a Date', async () => {
+            const store = createSpyStore(session)
+            store.seed('sid1', { user: 'bob' }, maxAgeCookie(60_000))
+            const { promise, cb } = callback<[unknown, any]>()
+            store.load('sid1', cb)
+            const [err, sess] = await promise
+            assert.equal(err, null)
+            assert.ok(sess instanceof session.Session)
+            assert.equal(sess.id, 'sid1')
+            assert.equal(sess.user, 'bob')
+            assert.ok(sess.cookie instanceof session.Cookie)
+            assert.ok(sess.cookie.expires instanceof Date)
+            assert.equal(sess.cookie.originalMaxAge, 60_000)
+            assert.equal(sess.req.sessionID, 'sid1')
+            assert.equal(sess.req.sessionStore, store)
+          })
 
-        it('calls back with no arguments when the session is missing', async () => {
-          const store = createSpyStore(session)
-          const { promise, cb } = callback<unknown[]>()
-          store.load('missing', cb)
-          assert.deepEqual(await promise, [])
-        })
+          it('calls back with no arguments when the session is missing', async () => {
+            const store = createSpyStore(session)
+            const { promise, cb } = callback<unknown[]>()
+            store.load('missing', cb)
+            assert.deepEqual(await promise, [])
+          })
 
-        it('passes a get error to the callback', async () => {
-          const store = createSpyStore(session)
-          store.getError = new Error('get failed')
-          const { promise, cb } = callback<unknown[]>()
-          store.load('sid1', cb)
-          const args = await promise
-          assert.equal(args.length, 1)
-          assert.equal((args[0] as Error).message, 'get failed')
+          it('passes a get error to the callback', async () => {
+            const store = createSpyStore(session)
+            store.getError = new Error('get failed')
+            const { promise, cb } = callback<unknown[]>()
+            store.load('sid1', cb)
+            const args = await promise
+            assert.equal(args.length, 1)
+            assert.equal((args[0] as Error).message, 'get failed')
+          })
         })
       })
 
       describe('createSession(req, data)', () => {
-        it('sets and returns req.session, turning data.cookie into a Cookie and expires into a Date', () => {
-          const store = createSpyStore(session)
-          const expires = new Date(Date.now() + 30_000)
-          const data: any = { cookie: { originalMaxAge: 12_345, expires: expires.toISOString(), httpOnly: true, path: '/' }, n: 1 }
-          const req: Req = { sessionID: 'sid1', sessionStore: store }
-          const sess = store.createSession(req, data)
-          assert.equal(req.session, sess)
-          assert.ok(data.cookie instanceof session.Cookie, 'data.cookie is mutated into a Cookie')
-          assert.equal(sess.cookie, data.cookie)
-          assert.ok(sess.cookie.expires instanceof Date)
-          assert.equal(sess.cookie.expires.getTime(), expires.getTime())
-          assert.equal(sess.cookie.originalMaxAge, 12_345, 'originalMaxAge kept as stored')
-          assert.equal(sess.n, 1)
-        })
+        describe('when given stored data', () => {
+          it('sets and returns req.session, turning data.cookie into a Cookie and expires into a Date', () => {
+            const store = createSpyStore(session)
+            const expires = new Date(Date.now() + 30_000)
+            const data: any = { cookie: { originalMaxAge: 12_345, expires: expires.toISOString(), httpOnly: true, path: '/' }, n: 1 }
+            const req: Req = { sessionID: 'sid1', sessionStore: store }
+            const sess = store.createSession(req, data)
+            assert.equal(req.session, sess)
+            assert.ok(data.cookie instanceof session.Cookie, 'data.cookie is mutated into a Cookie')
+            assert.equal(sess.cookie, data.cookie)
+            assert.ok(sess.cookie.expires instanceof Date)
+            assert.equal(sess.cookie.expires.getTime(), expires.getTime())
+            assert.equal(sess.cookie.originalMaxAge, 12_345, 'originalMaxAge kept as stored')
+            assert.equal(sess.n, 1)
+          })
 
-        it('accepts a stored _expires key (a raw BSON-serialized cookie)', () => {
-          const store = createSpyStore(session)
-          const expires = new Date(Date.now() + 30_000)
-          const req: Req = { sessionID: 'sid1', sessionStore: store }
-          const sess = store.createSession(req, { cookie: { originalMaxAge: 30_000, _expires: expires, httpOnly: true, path: '/' } })
-          assert.equal(sess.cookie.expires, expires)
-          assert.ok(sess.cookie.maxAge > 29_000 && sess.cookie.maxAge <= 30_000)
-        })
+          it('accepts a stored _expires key (a raw BSON-serialized cookie)', () => {
+            const store = createSpyStore(session)
+            const expires = new Date(Date.now() + 30_000)
+            const req: Req = { sessionID: 'sid1', sessionStore: store }
+            const sess = store.createSession(req, { cookie: { originalMaxAge: 30_000, _expires: expires, httpOnly: true, path: '/' } })
+            assert.equal(sess.cookie.expires, expires)
+            assert.ok(sess.cookie.maxAge > 29_000 && sess.cookie.maxAge <= 30_000)
+          })
 
-        it('throws a TypeError when the data has no cookie', () => {
-          const store = createSpyStore(session)
-          assert.throws(() => store.createSession({ sessionID: 'x' }, { user: 'bob' }), (err: Error) => {
-            assert.ok(err instanceof TypeError)
-            assert.match(err.message, /Cannot read prop/)
-            return true
+          it('throws a TypeError when the data has no cookie', () => {
+            const store = createSpyStore(session)
+            assert.throws(() => store.createSession({ sessionID: 'x' }, { user: 'bob' }), (err: Error) => {
+              assert.ok(err instanceof TypeError)
+              assert.match(err.message, /Cannot read prop/)
+              return true
+            })
           })
         })
       })
 
       describe('regenerate(req, cb)', () => {
-        it('destroys the old id, generates a new session and calls back', async () => {
-          const store = createSpyStore(session)
-          session(withDefaults({ store, genid: () => 'new-id' }))
-          store.seed('old-id', { user: 'bob' })
-          const req: Req = { sessionID: 'old-id', sessionStore: store, headers: {}, url: '/' }
-          const { promise, cb } = callback<unknown[]>()
-          store.regenerate(req, cb)
-          const [err] = await promise
-          assert.equal(err, undefined)
-          assert.deepEqual(store.calls, [['destroy', 'old-id']])
-          assert.equal(req.sessionID, 'new-id')
-          assert.equal(req.session.id, 'new-id')
-          assert.equal(req.session.user, undefined)
-        })
+        describe('when called', () => {
+          it('destroys the old id, generates a new session and calls back', async () => {
+            const store = createSpyStore(session)
+            session(withDefaults({ store, genid: () => 'new-id' }))
+            store.seed('old-id', { user: 'bob' })
+            const req: Req = { sessionID: 'old-id', sessionStore: store, headers: {}, url: '/' }
+            const { promise, cb } = callback<unknown[]>()
+            store.regenerate(req, cb)
+            const [err] = await promise
+            assert.equal(err, undefined)
+            assert.deepEqual(store.calls, [['destroy', 'old-id']])
+            assert.equal(req.sessionID, 'new-id')
+            assert.equal(req.session.id, 'new-id')
+            assert.equal(req.session.user, undefined)
+          })
 
-        it('generates the new session even when destroy failed, and passes the error', async () => {
-          const store = createSpyStore(session)
-          session(withDefaults({ store, genid: () => 'new-id' }))
-          store.destroyError = new Error('destroy failed')
-          const req: Req = { sessionID: 'old-id', sessionStore: store, headers: {}, url: '/' }
-          const { promise, cb } = callback<unknown[]>()
-          store.regenerate(req, cb)
-          const [err] = await promise
-          assert.equal((err as Error).message, 'destroy failed')
-          assert.equal(req.sessionID, 'new-id')
-          assert.ok(req.session instanceof session.Session)
+          it('generates the new session even when destroy failed, and passes the error', async () => {
+            const store = createSpyStore(session)
+            session(withDefaults({ store, genid: () => 'new-id' }))
+            store.destroyError = new Error('destroy failed')
+            const req: Req = { sessionID: 'old-id', sessionStore: store, headers: {}, url: '/' }
+            const { promise, cb } = callback<unknown[]>()
+            store.regenerate(req, cb)
+            const [err] = await promise
+            assert.equal((err as Error).message, 'destroy failed')
+            assert.equal(req.sessionID, 'new-id')
+            assert.ok(req.session instanceof session.Session)
+          })
         })
       })
     })
@@ -320,15 +385,16 @@ for (const [impl, session] of IMPLEMENTATIONS) {
           await gotten
         })
 
-        it('returns plain objects from get, with Object.prototype', gap(impl, 'get returns a null-prototype object'), async () => {
+        it('returns plain objects from get, with Object.prototype', async () => {
           const store = new session.MemoryStore()
           await storeSet(store, 'sid1', storedSession({ n: 1 }))
           const sess = await storeGet(store, 'sid1')
           assert.equal(Object.getPrototypeOf(sess), Object.prototype)
+          // eslint-disable-next-line no-prototype-builtins -- the point: code calls it on what stores return
           assert.equal(sess.hasOwnProperty('n'), true)
         })
 
-        it('keeps data keys named prototype and constructor', gap(impl, 'MemoryStore drops "prototype"/"constructor" keys at every depth'), async () => {
+        it('keeps data keys named prototype and constructor', async () => {
           const store = new session.MemoryStore()
           await storeSet(store, 'sid1', storedSession({ prototype: 'p', nested: { constructor: 'c', prototype: 'q' } }))
           const sess = await storeGet(store, 'sid1')
@@ -336,7 +402,7 @@ for (const [impl, session] of IMPLEMENTATIONS) {
           assert.deepEqual(sess.nested, { constructor: 'c', prototype: 'q' })
         })
 
-        it('keeps the sessions as JSON strings in store.sessions', gap(impl, 'no store.sessions map'), async () => {
+        it('keeps the sessions as JSON strings in store.sessions', async () => {
           const store = new session.MemoryStore()
           const sess = storedSession({ n: 1 })
           await storeSet(store, 'sid1', sess)
@@ -344,7 +410,7 @@ for (const [impl, session] of IMPLEMENTATIONS) {
           assert.equal(store.sessions.sid1, JSON.stringify(sess))
         })
 
-        it('stores the session again after it was destroyed', gap(impl, 'set after destroy of the same sid is silently dropped (tombstone)'), async () => {
+        it('stores the session again after it was destroyed', async () => {
           const store = new session.MemoryStore()
           await storeSet(store, 'sid1', storedSession({ n: 1 }))
           await new Promise<void>((resolve) => store.destroy('sid1', () => resolve()))
@@ -356,7 +422,7 @@ for (const [impl, session] of IMPLEMENTATIONS) {
       })
 
       describe('when a session is missing', () => {
-        it('calls back get with (null, undefined)', gap(impl, 'get of a missing sid calls back (null, null)'), async () => {
+        it('calls back get with (null, undefined)', async () => {
           const store = new session.MemoryStore()
           const { promise, cb } = callback<unknown[]>()
           store.get('nope', cb)
@@ -391,7 +457,7 @@ for (const [impl, session] of IMPLEMENTATIONS) {
       })
 
       describe('when the session is a browser-session one (no expires)', () => {
-        it('never expires it, even 30 days later', gap(impl, 'sessions without cookie.expires are dropped after a default TTL of one day'), async () => {
+        it('never expires it, even 30 days later', async () => {
           const store = new session.MemoryStore()
           await storeSet(store, 'sid1', storedSession({ n: 1 }, { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }))
           mock.timers.enable({ apis: ['Date'], now: Date.now() + 30 * 86_400_000 })
@@ -405,73 +471,75 @@ for (const [impl, session] of IMPLEMENTATIONS) {
         })
       })
 
-      describe('all / length / clear / destroy / touch', () => {
-        it('all calls back with an object keyed by sid', async () => {
-          const store = new session.MemoryStore()
-          await storeSet(store, 'a', storedSession({ n: 1 }))
-          await storeSet(store, 'b', storedSession({ n: 2 }))
-          const all = await new Promise<any>((resolve, reject) => store.all((err: unknown, s: unknown) => (err ? reject(err) : resolve(s))))
-          assert.equal(Array.isArray(all), false)
-          assert.deepEqual(Object.keys(all).sort(), ['a', 'b'])
-          assert.equal(all.a.n, 1)
-          assert.equal(all.b.n, 2)
-          assert.equal(typeof all.a.cookie, 'object')
-        })
+      describe('all, length, clear, destroy and touch', () => {
+        describe('when sessions are stored', () => {
+          it('all calls back with an object keyed by sid', async () => {
+            const store = new session.MemoryStore()
+            await storeSet(store, 'a', storedSession({ n: 1 }))
+            await storeSet(store, 'b', storedSession({ n: 2 }))
+            const all = await new Promise<any>((resolve, reject) => store.all((err: unknown, s: unknown) => (err ? reject(err) : resolve(s))))
+            assert.equal(Array.isArray(all), false)
+            assert.deepEqual(Object.keys(all).sort(), ['a', 'b'])
+            assert.equal(all.a.n, 1)
+            assert.equal(all.b.n, 2)
+            assert.equal(typeof all.a.cookie, 'object')
+          })
 
-        it('length counts the live sessions', async () => {
-          const store = new session.MemoryStore()
-          const length = () => new Promise<number>((resolve) => store.length((_err: unknown, n: number) => resolve(n)))
-          assert.equal(await length(), 0)
-          await storeSet(store, 'a', storedSession())
-          await storeSet(store, 'b', storedSession())
-          assert.equal(await length(), 2)
-        })
+          it('length counts the live sessions', async () => {
+            const store = new session.MemoryStore()
+            const length = () => new Promise<number>((resolve) => store.length((_err: unknown, n: number) => resolve(n)))
+            assert.equal(await length(), 0)
+            await storeSet(store, 'a', storedSession())
+            await storeSet(store, 'b', storedSession())
+            assert.equal(await length(), 2)
+          })
 
-        it('clear removes every session, with or without a callback', async () => {
-          const store = new session.MemoryStore()
-          await storeSet(store, 'a', storedSession())
-          await new Promise<void>((resolve) => store.clear(() => resolve()))
-          assert.ok(!(await storeGet(store, 'a')))
-          await storeSet(store, 'b', storedSession())
-          store.clear()
-          await new Promise((resolve) => setImmediate(resolve))
-          assert.ok(!(await storeGet(store, 'b')))
-        })
+          it('clear removes every session, with or without a callback', async () => {
+            const store = new session.MemoryStore()
+            await storeSet(store, 'a', storedSession())
+            await new Promise<void>((resolve) => store.clear(() => resolve()))
+            assert.ok(!(await storeGet(store, 'a')))
+            await storeSet(store, 'b', storedSession())
+            store.clear()
+            await new Promise((resolve) => setImmediate(resolve))
+            assert.ok(!(await storeGet(store, 'b')))
+          })
 
-        it('destroy removes a session, with or without a callback', async () => {
-          const store = new session.MemoryStore()
-          await storeSet(store, 'a', storedSession())
-          await storeSet(store, 'b', storedSession())
-          await new Promise<void>((resolve) => store.destroy('a', () => resolve()))
-          store.destroy('b')
-          await new Promise((resolve) => setImmediate(resolve))
-          assert.ok(!(await storeGet(store, 'a')))
-          assert.ok(!(await storeGet(store, 'b')))
-        })
+          it('destroy removes a session, with or without a callback', async () => {
+            const store = new session.MemoryStore()
+            await storeSet(store, 'a', storedSession())
+            await storeSet(store, 'b', storedSession())
+            await new Promise<void>((resolve) => store.destroy('a', () => resolve()))
+            store.destroy('b')
+            await new Promise((resolve) => setImmediate(resolve))
+            assert.ok(!(await storeGet(store, 'a')))
+            assert.ok(!(await storeGet(store, 'b')))
+          })
 
-        it('touch replaces the cookie of an existing session and keeps its data', async () => {
-          const store = new session.MemoryStore()
-          await storeSet(store, 'a', storedSession({ n: 1 }, maxAgeCookie(1_000)))
-          const later = maxAgeCookie(90_000)
-          await new Promise<void>((resolve) => store.touch('a', { n: 999, cookie: later }, () => resolve()))
-          const sess = await storeGet(store, 'a')
-          assert.equal(sess.n, 1)
-          assert.equal(sess.cookie.expires, later.expires)
-          assert.equal(sess.cookie.originalMaxAge, 90_000)
-        })
+          it('touch replaces the cookie of an existing session and keeps its data', async () => {
+            const store = new session.MemoryStore()
+            await storeSet(store, 'a', storedSession({ n: 1 }, maxAgeCookie(1_000)))
+            const later = maxAgeCookie(90_000)
+            await new Promise<void>((resolve) => store.touch('a', { n: 999, cookie: later }, () => resolve()))
+            const sess = await storeGet(store, 'a')
+            assert.equal(sess.n, 1)
+            assert.equal(sess.cookie.expires, later.expires)
+            assert.equal(sess.cookie.originalMaxAge, 90_000)
+          })
 
-        it('keeps any number of sessions (no size cap)', gap(impl, 'MemoryStore evicts past 10 000 sessions'), async () => {
-          const store = new session.MemoryStore()
-          const json = storedSession({}, { originalMaxAge: null, expires: null, httpOnly: true, path: '/' })
-          for (let i = 0; i <= 10_000; i++) store.set('s' + i, json)
-          assert.ok(await storeGet(store, 's0'), 'the oldest session is still there')
-          const length = await new Promise<number>((resolve) => store.length((_err: unknown, n: number) => resolve(n)))
-          assert.equal(length, 10_001)
+          it('keeps more than 10 000 sessions', async () => {
+            const store = new session.MemoryStore()
+            const json = storedSession({}, { originalMaxAge: null, expires: null, httpOnly: true, path: '/' })
+            for (let i = 0; i <= 10_000; i++) store.set('s' + i, json)
+            assert.ok(await storeGet(store, 's0'), 'the oldest session is still there')
+            const length = await new Promise<number>((resolve) => store.length((_err: unknown, n: number) => resolve(n)))
+            assert.equal(length, 10_001)
+          })
         })
       })
 
       describe('when subclassed', () => {
-        it('uses overridden methods of a class extends MemoryStore subclass', gap(impl, 'MemoryStore installs get/set/... as own properties, shadowing subclass methods'), async () => {
+        it('uses overridden methods of a class extends MemoryStore subclass', async () => {
           const calls: string[] = []
           class LoggingStore extends session.MemoryStore {
             get(sid: string, cb: (err: unknown, sess?: unknown) => void) {
@@ -489,7 +557,7 @@ for (const [impl, session] of IMPLEMENTATIONS) {
           assert.deepEqual(calls, ['set', 'get'])
         })
 
-        it('uses overridden methods of a util.inherits subclass calling MemoryStore.call(this)', gap(impl, 'MemoryStore installs get/set/... as own properties, shadowing subclass methods'), async () => {
+        it('uses overridden methods of a util.inherits subclass calling MemoryStore.call(this)', async () => {
           const calls: string[] = []
           function LoggingStore(this: any) {
             session.MemoryStore.call(this)
