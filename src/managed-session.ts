@@ -44,8 +44,9 @@ export class ManagedSession {
     this.cookie = cookie
     if (data !== null) {
       for (const key of Object.keys(data)) {
-        // stored keys that would shadow the methods or `id` are dropped, as express-session does
-        if (isSafeKey(key) && !(key in this)) this[key] = data[key]
+        // stored keys that would shadow the methods or `id` are dropped, as express-session does;
+        // `login` is not an express-session method, and apps migrating from it may store such a key
+        if (isSafeKey(key) && (!(key in this) || key === 'login')) this[key] = data[key]
       }
     }
   }

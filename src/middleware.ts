@@ -158,8 +158,11 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           return
         }
         const live = record as StoredSession
-        const slid = slide !== undefined && live.expiresAt < slide.slideIfBefore && live.meta?.cookieMaxAge == null
-        context.adopt(presented, live, slid ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined)
+        const moved = slide !== undefined && live.expiresAt < slide.slideIfBefore
+        const ownLifetime = live.meta?.cookieMaxAge != null
+        context.adopt(presented, live, moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined)
+        // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
+        if (moved && ownLifetime) context.requestTouch()
         next()
       },
       (err: unknown) => {

@@ -161,6 +161,8 @@ function checkPrefix(name: string, attrs: CookieAttributes): void {
 function defaultName(production: boolean, cookie: SessionOptions['cookie']): string {
   if (!production) return 'sid'
   const staticCookie = typeof cookie === 'object' && cookie !== null ? cookie : {}
+  // a prefix is only chosen when it can hold: both need Secure on every response
+  if ((staticCookie.secure ?? true) !== true) return 'sid'
   const hostOnlyRoot = (staticCookie.path ?? '/') === '/' && staticCookie.domain === undefined && typeof cookie !== 'function'
   return hostOnlyRoot ? '__Host-sid' : '__Secure-sid'
 }

@@ -1,6 +1,6 @@
 import { Store, type StoredSessionData } from '../compat/store.ts'
 import type { Session } from '../session.ts'
-import { parseJson } from '../safe-json.ts'
+import { isSafeKey, parseJson } from '../safe-json.ts'
 import {
   kContractStore,
   type CreateResult,
@@ -130,7 +130,8 @@ function toWholeObject(found: StoredSession): StoredSessionData {
     // written by the main entry: express-session needs a cookie to rebuild the session
     whole.cookie = { originalMaxAge: found.meta?.cookieMaxAge ?? null, expires: new Date(found.expiresAt).toISOString(), httpOnly: true, path: '/' }
   }
-  for (const key of Object.keys(data)) whole[key] = data[key]
+  // `__proto__` would become the object's prototype: never copied
+  for (const key of Object.keys(data)) if (isSafeKey(key)) whole[key] = data[key]
   return whole
 }
 

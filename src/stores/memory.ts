@@ -1,4 +1,4 @@
-import { parseJson } from '../safe-json.ts'
+import { isSafeKey, parseJson } from '../safe-json.ts'
 import { InvalidOptionError } from '../errors.ts'
 import {
   kContractStore,
@@ -45,6 +45,8 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 
 function writeFields(fields: Map<string, string>, values: SessionValues): void {
   for (const key of Object.keys(values)) {
+    // a top-level __proto__ key would become the prototype of any plain object the data is later copied into
+    if (!isSafeKey(key)) continue
     const json = JSON.stringify(values[key])
     // compat: JSON drops undefined and functions, so such a key is not stored at all
     if (json === undefined) fields.delete(key)

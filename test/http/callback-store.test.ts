@@ -1,0 +1,97 @@
+import { afterEach, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import session, { InvalidOptionError } from '../../src/index.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, require, serve, sessionCookie, type Host, type Req, type Res } from './helpers.ts'
+
+afterEach(cleanup)
+
+const expressSession = require('express-session') as { MemoryStore: new () => any; Store: new () => any }
+
+/** login → read → modify → logout, on an express-session store handed straight to the main entry. */
+async function storeApp(host: Host, store: any) {
+  const middleware = session({ secret: SECRET, store })
+  const server = await serve(host, (app) => {
+    app.use(middleware)
+    app.get(
+      '/login',
+      handle(async (req, res) => {
+        await req.session.login('user-1')
+        req.session.user = 'ann'
+        req.session.cart = ['apple']
+        res.send('in')
+      }),
+    )
+    app.get('/me', (req: Req, res: Res) => res.json({ user: req.session.user ?? null, cart: req.session.cart ?? null }))
+    app.get('/add', (req: Req, res: Res) => {
+      req.session.cart.push('pear')
+      res.send('added')
+    })
+    app.get(
+      '/logout',
+      handle(async (req, res) => {
+        await req.session.destroy()
+        res.send('out')
+      }),
+    )
+  })
+  return { server, middleware }
+}
+
+function sessionsOf(store: any): Record<string, any> {
+  return Object.fromEntries(Object.entries(store.sessions as Record<string, string>).map(([id, json]) => [id, JSON.parse(json)]))
+}
+
+describe('store', () => {
+  for (const host of HOSTS) {
+    describe(host.name, () => {
+      describe("when it is an express-session store (express-session's own MemoryStore)", () => {
+        it('is wrapped automatically and carries a session through login, read, modify and logout', async () => {
+          const store = new expressSession.MemoryStore()
+          const { server } = await storeApp(host, store)
+          const login = await server.request('/login')
+          const id = idOf(login)
+          const cookie = cookiePair(login)
+          assert.deepEqual(Object.keys(sessionsOf(store)), [id])
+          assert.equal(sessionsOf(store)[id].user, 'ann', 'stored as a whole object with the data at the top level')
+          assert.ok(sessionsOf(store)[id].cookie.expires, 'with a cookie whose expires express-session stores check')
+
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: 'ann', cart: ['apple'] })
+          assert.equal((await server.request('/add', { cookie })).body, 'added')
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: 'ann', cart: ['apple', 'pear'] })
+
+          const logout = await server.request('/logout', { cookie })
+          assert.equal(sessionCookie(logout)?.attributes['max-age'], '0')
+          assert.deepEqual(sessionsOf(store), {})
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, cart: null })
+        })
+
+        it('answers listUserSessions with ERR_TESSERA_INVALID_OPTION (no per-user index)', async () => {
+          const { middleware } = await storeApp(host, new expressSession.MemoryStore())
+          await assert.rejects(middleware.listUserSessions('user-1'), (err: any) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION')
+        })
+
+        it('fails closed (503, ERR_TESSERA_STORE_UNAVAILABLE) while the store reports disconnect, and recovers on connect', async () => {
+          const store = new expressSession.MemoryStore()
+          const { server } = await storeApp(host, store)
+          const cookie = cookiePair(await server.request('/login'))
+          store.emit('disconnect')
+          const down = await server.request('/me', { cookie })
+          assert.equal(down.status, 503)
+          assert.deepEqual(down.cookies, [])
+          assert.equal(server.errors.at(-1)?.code, 'ERR_TESSERA_STORE_UNAVAILABLE')
+          store.emit('connect')
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: 'ann', cart: ['apple'] })
+        })
+      })
+
+      describe('when it has neither the contract nor get/set/destroy', () => {
+        it('throws ERR_TESSERA_INVALID_OPTION at construction', () => {
+          assert.throws(
+            () => session({ secret: SECRET, store: { get() {} } as any }),
+            (err: any) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION' && err.option === 'store',
+          )
+        })
+      })
+    })
+  }
+})

@@ -1,0 +1,337 @@
+/**
+ * Harness of the main-entry HTTP suite: every test runs on a real Express 5 and a real Express 4 app
+ * listening on 127.0.0.1, port 0, with real HTTP requests. Stores are real MemoryStores, observed
+ * through spies or made to fail through small fault wrappers, never mocks of a store.
+ * Tests may use `any` for request/response objects; it stays in test/.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRequire } from 'node:module'
+import type { TestContext } from 'node:test'
+import express5 from 'express'
+import { MemoryStore, type SessionHandler, type SessionMeta, type SessionStore } from '../../src/index.ts'
+import { kContractStore } from '../../src/stores/contract.ts'
+
+export const require = createRequire(import.meta.url)
+
+export type Req = any
+export type Res = any
+export type Next = (err?: unknown) => void
+export type App = any
+
+/** 48 bytes, not a known example: passes the production policy. */
+export const SECRET = 'tessera test secret 0123456789 abcdefghijklmnopq'
+export const OTHER_SECRET = 'another tessera test secret 9876543210 zyxwvutsr'
+
+export interface Host {
+  name: string
+  express: () => App
+}
+
+/** Every HTTP test runs on both. */
+export const HOSTS: Host[] = [
+  { name: 'express 5', express: express5 as unknown as () => App },
+  { name: 'express 4', express: require('express4') as () => App },
+]
+
+// ---------------------------------------------------------------------------------------------
+// servers
+
+export interface Reply {
+  status: number
+  headers: http.IncomingHttpHeaders
+  /** Every Set-Cookie line, as sent. */
+  cookies: string[]
+  body: string
+}
+
+export interface RequestOptions {
+  method?: string
+  /** Cookie request header. */
+  cookie?: string
+  headers?: Record<string, string>
+  /** Reject with Error('timeout') when no complete response arrives within this many ms. */
+  timeout?: number
+}
+
+export interface TestServer {
+  url: string
+  /** Every error that reached the error handlers, in order (Express's default handler then answers). */
+  errors: any[]
+  request(path?: string, options?: RequestOptions): Promise<Reply>
+  close(): Promise<void>
+}
+
+const openServers = new Set<TestServer>()
+const openStores = new Set<{ close?: () => Promise<void> }>()
+
+/** Closes every server and store the test opened; each test file registers it with `afterEach`. */
+export async function cleanup(): Promise<void> {
+  const servers = [...openServers]
+  const stores = [...openStores]
+  openServers.clear()
+  openStores.clear()
+  await Promise.all(servers.map((s) => s.close()))
+  await Promise.all(stores.map((s) => s.close?.()))
+}
+
+/**
+ * Starts an app on 127.0.0.1:0. `setup` mounts the session middleware and the routes; errors are
+ * recorded and passed on to Express's default error handler, which answers with `err.status`.
+ */
+export async function serve(host: Host, setup: (app: App) => void): Promise<TestServer> {
+  const app = host.express()
+  // Express's default handler logs every error unless env is 'test'
+  app.set('env', 'test')
+  setup(app)
+  const errors: any[] = []
+  app.use((err: any, _req: Req, _res: Res, next: Next) => {
+    errors.push(err)
+    next(err)
+  })
+  const server = http.createServer(app)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const testServer: TestServer = {
+    url,
+    errors,
+    request: (path = '/', options = {}) => request(url + path, options),
+    close: () =>
+      new Promise<void>((resolve) => {
+        openServers.delete(testServer)
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+  openServers.add(testServer)
+  return testServer
+}
+
+/** One request on its own connection, body read in full. */
+export function request(url: string, options: RequestOptions = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) }
+    if (options.cookie !== undefined) headers.cookie = options.cookie
+    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, cookies: res.headers['set-cookie'] ?? [], body: Buffer.concat(chunks).toString('utf8') }),
+      )
+      res.on('error', reject)
+    })
+    if (options.timeout !== undefined) req.setTimeout(options.timeout, () => req.destroy(new Error('timeout')))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** An async route handler that Express 4 can use too: a rejection goes to `next`. */
+export function handle(fn: (req: Req, res: Res) => unknown): (req: Req, res: Res, next: Next) => void {
+  return (req, res, next) => {
+    Promise.resolve()
+      .then(() => fn(req, res))
+      .catch(next)
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** A promise with its resolver, to hold a request at a known point. */
+export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
+  let open!: (value: T) => void
+  const promise = new Promise<T>((resolve) => (open = resolve))
+  return { promise, open }
+}
+
+// ---------------------------------------------------------------------------------------------
+// cookies
+
+export interface ParsedSetCookie {
+  name: string
+  value: string
+  /** Attribute names lowercased; flags are `true`. */
+  attributes: Record<string, string | true>
+  raw: string
+}
+
+export function parseSetCookie(raw: string): ParsedSetCookie {
+  const [pair = '', ...rest] = raw.split(';')
+  const eq = pair.indexOf('=')
+  const attributes: Record<string, string | true> = {}
+  for (const part of rest) {
+    const trimmed = part.trim()
+    const i = trimmed.indexOf('=')
+    if (i === -1) attributes[trimmed.toLowerCase()] = true
+    else attributes[trimmed.slice(0, i).toLowerCase()] = trimmed.slice(i + 1)
+  }
+  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes, raw }
+}
+
+/** Every Set-Cookie of the cookie `name`, parsed. */
+export function setCookies(reply: Reply, name = 'sid'): ParsedSetCookie[] {
+  return reply.cookies.map(parseSetCookie).filter((c) => c.name === name)
+}
+
+/** The one Set-Cookie of the cookie `name`, or undefined; throws when there are several. */
+export function sessionCookie(reply: Reply, name = 'sid'): ParsedSetCookie | undefined {
+  const found = setCookies(reply, name)
+  if (found.length > 1) throw new Error(`${found.length} ${name} Set-Cookie lines: ${JSON.stringify(reply.cookies)}`)
+  return found[0]
+}
+
+/** `name=value` of the session cookie, to send back; throws when the reply has none. */
+export function cookiePair(reply: Reply, name = 'sid'): string {
+  const cookie = sessionCookie(reply, name)
+  if (!cookie) throw new Error(`no ${name} Set-Cookie in ${JSON.stringify(reply.cookies)}`)
+  return `${cookie.name}=${cookie.value}`
+}
+
+/** The id inside a `v1.<id>.<mac>` Set-Cookie value, without checking the MAC. */
+export function idOf(reply: Reply, name = 'sid'): string {
+  const cookie = sessionCookie(reply, name)
+  if (!cookie) throw new Error(`no ${name} Set-Cookie in ${JSON.stringify(reply.cookies)}`)
+  const match = /^v1\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]{43}$/.exec(cookie.value)
+  if (!match) throw new Error(`not a v1 cookie value: ${cookie.value}`)
+  return match[1] as string
+}
+
+export const V1_VALUE = /^v1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/
+
+// ---------------------------------------------------------------------------------------------
+// stores
+
+/** A MemoryStore closed by `cleanup()`. */
+export function memoryStore(options?: ConstructorParameters<typeof MemoryStore>[0]): MemoryStore {
+  const store = new MemoryStore(options)
+  openStores.add(store)
+  return store
+}
+
+/** Registers any store for `cleanup()`. */
+export function track<T extends { close?: () => Promise<void> }>(store: T): T {
+  openStores.add(store)
+  return store
+}
+
+export const CONTRACT_METHODS = ['get', 'create', 'update', 'touch', 'destroy', 'listByUser', 'destroyByUser'] as const
+export type ContractMethod = (typeof CONTRACT_METHODS)[number]
+
+export interface StoreCall {
+  method: ContractMethod
+  args: any[]
+  /** What the call resolved, once it has. */
+  result?: unknown
+}
+
+export interface Spy {
+  store: MemoryStore
+  calls: StoreCall[]
+  /** How many calls of `method` (of any method when omitted). */
+  count(method?: ContractMethod): number
+  of(method: ContractMethod): StoreCall[]
+  reset(): void
+}
+
+/** Wraps the contract methods of a MemoryStore (its own instance properties) to record every call. */
+export function spyOn(store: MemoryStore = memoryStore()): Spy {
+  const calls: StoreCall[] = []
+  const target = store as any
+  for (const method of CONTRACT_METHODS) {
+    const original = target[method] as (...args: any[]) => Promise<unknown>
+    target[method] = (...args: any[]) => {
+      const call: StoreCall = { method, args }
+      calls.push(call)
+      return original.apply(store, args).then((result) => (call.result = result))
+    }
+  }
+  return {
+    store,
+    calls,
+    count: (method) => (method === undefined ? calls.length : calls.filter((c) => c.method === method).length),
+    of: (method) => calls.filter((c) => c.method === method),
+    reset: () => void calls.splice(0),
+  }
+}
+
+export type Fault = 'reject' | 'hang' | undefined
+
+export interface FaultStore {
+  store: SessionStore
+  inner: MemoryStore
+  /** Set a method to 'reject' (an Error) or 'hang' (never settles); undefined passes through. */
+  faults: Partial<Record<'get' | 'create' | 'update' | 'touch' | 'destroy', Fault>>
+}
+
+/** A contract store over a MemoryStore whose methods can be made to reject or never answer. */
+export function faultStore(inner: MemoryStore = memoryStore()): FaultStore {
+  const faults: FaultStore['faults'] = {}
+  const run = <T>(method: keyof FaultStore['faults'], call: () => Promise<T>): Promise<T> => {
+    const fault = faults[method]
+    if (fault === 'reject') return Promise.reject(new Error(`fault store: ${method} failed`))
+    if (fault === 'hang') return new Promise<T>(() => {})
+    return call()
+  }
+  const store: SessionStore = {
+    [kContractStore]: true,
+    get: (id, options) => run('get', () => inner.get(id, options)),
+    create: (id, session) => run('create', () => inner.create(id, session)),
+    update: (id, patch, expiresAt, options) => run('update', () => inner.update(id, patch, expiresAt, options)),
+    touch: (id, expiresAt) => run('touch', () => inner.touch(id, expiresAt)),
+    destroy: (id) => run('destroy', () => inner.destroy(id)),
+  }
+  return { store, inner, faults }
+}
+
+/**
+ * A contract store over a MemoryStore that keeps records `slack` ms past the expiry the engine
+ * gives them (a store whose TTL is coarser than the engine's deadlines, or padded): what reaches
+ * the engine is the engine's own expiry, so only the engine's checks stand between the client and
+ * an expired session (R10).
+ */
+export function laggingStore(slack: number, inner: MemoryStore = memoryStore()): SessionStore {
+  const pad = <M extends SessionMeta | null | undefined>(meta: M, by: number): M =>
+    (meta ? { ...meta, absoluteExpiresAt: meta.absoluteExpiresAt + by } : meta) as M
+  return {
+    [kContractStore]: true,
+    async get(id, options) {
+      const slide = options?.slideTo === undefined ? options : { slideTo: options.slideTo + slack, slideIfBefore: (options.slideIfBefore ?? Infinity) + slack }
+      const found = await inner.get(id, slide)
+      return found === null ? null : { ...found, expiresAt: found.expiresAt - slack, meta: pad(found.meta, -slack) }
+    },
+    create: (id, session) => inner.create(id, { ...session, expiresAt: session.expiresAt + slack, meta: pad(session.meta, slack) }),
+    update: (id, patch, expiresAt, options) => inner.update(id, { ...patch, meta: pad(patch.meta, slack) }, expiresAt + slack, options),
+    touch: (id, expiresAt) => inner.touch(id, expiresAt + slack),
+    destroy: (id) => inner.destroy(id),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// clock and events
+
+export interface Clock {
+  now(): number
+  advance(ms: number): void
+}
+
+/**
+ * Replaces `Date.now` for the rest of the test (restored when it ends): time stands still until
+ * `advance`. Only `Date.now` moves; timers stay real.
+ */
+export function freezeClock(t: TestContext, start = Date.now()): Clock {
+  let now = start
+  t.mock.method(Date, 'now', () => now)
+  return {
+    now: () => now,
+    advance: (ms) => void (now += ms),
+  }
+}
+
+/** Records every payload of the given events. */
+export function recordEvents<E extends string>(handler: SessionHandler, names: readonly E[]): Record<E, any[]> {
+  const seen = Object.fromEntries(names.map((name) => [name, [] as any[]])) as Record<E, any[]>
+  for (const name of names) handler.on(name as any, (payload: unknown) => seen[name].push(payload))
+  return seen
+}

@@ -1,0 +1,72 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { readSessionId } from '../../../src/engine/read.ts'
+import { signLegacy, signV1 } from '../../../src/signing.ts'
+
+const A = 'first secret 0123456789 abcdefghijklmnopqrstuv'
+const B = 'second secret 0123456789 abcdefghijklmnopqrstu'
+const ID = randomBytes(32).toString('base64url')
+/** An express-session id: 24 random bytes, 32 base64url characters. */
+const LEGACY_ID = randomBytes(24).toString('base64url')
+
+function legacyCookie(id: string, secret: string): string {
+  return encodeURIComponent('s:' + signLegacy(id, secret))
+}
+
+describe('readSessionId', () => {
+  describe('when there is no session cookie', () => {
+    it('gives undefined', () => {
+      assert.equal(readSessionId(undefined, 'sid', [A]), undefined)
+      assert.equal(readSessionId('', 'sid', [A]), undefined)
+      assert.equal(readSessionId('other=1', 'sid', [A]), undefined)
+    })
+  })
+
+  describe('when the cookie holds a v1 value', () => {
+    it('gives the id, to re-issue only when a retired secret signed it', () => {
+      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'sid', A)}`, 'sid', [A, B]), { id: ID, reissue: false })
+      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'sid', B)}`, 'sid', [A, B]), { id: ID, reissue: true })
+    })
+
+    it('rejects a value signed for another name (bad_mac)', () => {
+      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'other', A)}`, 'sid', [A]), { rejected: 'bad_mac' })
+    })
+  })
+
+  describe('when the cookie appears more than once', () => {
+    it("rejects it (duplicate), even when the copies are identical and valid", () => {
+      const value = signV1(ID, 'sid', A)
+      assert.deepEqual(readSessionId(`sid=${value}; sid=${value}`, 'sid', [A]), { rejected: 'duplicate' })
+    })
+  })
+
+  describe('when the value is empty or too long', () => {
+    it('rejects it as malformed or oversize, before any HMAC', () => {
+      assert.deepEqual(readSessionId('sid=', 'sid', [A]), { rejected: 'malformed' })
+      assert.deepEqual(readSessionId(`sid=${'a'.repeat(513)}`, 'sid', [A]), { rejected: 'oversize' })
+    })
+  })
+
+  describe("when the cookie holds express-session's format", () => {
+    it('gives the id, to re-issue in the v1 format', () => {
+      assert.deepEqual(readSessionId(`sid=${legacyCookie(LEGACY_ID, A)}`, 'sid', [A]), { id: LEGACY_ID, reissue: true })
+    })
+
+    it('accepts one pair of surrounding double quotes, as express-session does', () => {
+      assert.deepEqual(readSessionId(`sid="${legacyCookie(LEGACY_ID, A)}"`, 'sid', [A]), { id: LEGACY_ID, reissue: true })
+    })
+
+    it('rejects a bad signature (bad_mac) and a value without the s: prefix (malformed)', () => {
+      assert.deepEqual(readSessionId(`sid=${legacyCookie(LEGACY_ID, B)}`, 'sid', [A]), { rejected: 'bad_mac' })
+      assert.deepEqual(readSessionId(`sid=${encodeURIComponent(signLegacy(LEGACY_ID, A))}`, 'sid', [A]), { rejected: 'malformed' })
+    })
+
+    describe('when the id is one the v1 format cannot carry (a custom genid)', () => {
+      it('keeps the legacy cookie: re-issues it only to re-sign it with the first secret', () => {
+        assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', A)}`, 'sid', [A, B]), { id: 'user:42', reissue: false })
+        assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', B)}`, 'sid', [A, B]), { id: 'user:42', reissue: true })
+      })
+    })
+  })
+})
