@@ -64,8 +64,12 @@ const DEFAULTS = { prefix: 'tsess:', tombstoneTtl: 60_000 }
  */
 
 // Helpers every script starts with. Times are the server's (TIME), the clock PEXPIREAT expires keys by.
+// settle sets an index's TTL to its highest score: exact even when a score goes down, one command more
+// than PEXPIREAT NX + GT would cost, and it runs on Redis 6.2, which has no EXPIRE NX/GT.
 // owner_index answers the index key of a session's owner, as (local, remote): remote only on a cluster when
-// the owner's tag differs from the id's (an id not issued by login), so the script must not touch it.
+// the owner's tag differs from the id's (an id not issued by login), so the script must not touch it. Keys a
+// script builds itself (an owner's index, a listed session) are never in KEYS, but always share the hash
+// tag of KEYS[1]: Redis Cluster checks the slot, not the declaration.
 const PRELUDE = `
 local function now_ms()
   local t = redis.call('TIME')
@@ -89,7 +93,7 @@ end
 `
 
 // KEYS session, tombstone[, local index]; ARGV expiresAt, member, field/value pairs…
-// Refuses a live or tombstoned id: creating must never overwrite (R: no fixation, no resurrection).
+// Refuses a live or tombstoned id: a create must never overwrite a session nor bring a destroyed one back.
 const CREATE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
 chunked('HSET', KEYS[1], ARGV, 3, #ARGV)
@@ -199,7 +203,8 @@ return {deleted, remote or ''}
 `
 
 // KEYS index; ARGV prefix, userId, local member prefix ('' = every member is local). Verifies each entry
-// against its hash (the owner may have changed) and drops stale ones; remote members come back unread.
+// against its hash (the owner may have changed) and drops stale ones; remote members come back unread
+// (member, '', ''), the others as (member, expiresAt, meta JSON or '').
 const LIST_SCRIPT = `
 local now = now_ms()
 settle(KEYS[1], now)
@@ -207,10 +212,10 @@ local out, stale = {}, {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if ARGV[3] == '' or string.sub(m, 1, #ARGV[3]) == ARGV[3] then
     local h = redis.call('HMGET', ARGV[1] .. m, '_u', '_e', '_m')
-    if h[1] == ARGV[2] then
-      out[#out + 1] = m; out[#out + 1] = h[2] or ''; out[#out + 1] = h[3] or ''
-    else
+    if h[1] ~= ARGV[2] then
       stale[#stale + 1] = m
+    elseif h[2] then
+      out[#out + 1] = m; out[#out + 1] = h[2]; out[#out + 1] = h[3] or ''
     end
   else
     out[#out + 1] = m; out[#out + 1] = ''; out[#out + 1] = ''
@@ -290,6 +295,9 @@ interface Commands {
 function commandsOf(client: unknown): Commands {
   const c = client as Partial<NodeRedisClientLike & NodeRedisClusterLike & IoRedisLike> | null
   if (c != null && typeof c.call === 'function' && typeof c.isCluster === 'boolean') {
+    // ioredis would prefix KEYS but not the keys the scripts build from ARGV
+    const options = (c as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options
+    if (options?.keyPrefix || options?.redisOptions?.keyPrefix) throw new InvalidOptionError('client', "ioredis keyPrefix is not supported: use the store's prefix option")
     const call = c.call.bind(c)
     return { cluster: c.isCluster, send: (_key, [command, ...args]) => call(command, ...args) }
   }
@@ -326,6 +334,11 @@ function pairsOf(reply: unknown): Array<[string, string]> {
   if (reply instanceof Map) return [...reply].map(([field, value]) => [String(field), String(value)])
   if (typeof reply === 'object' && reply !== null) return Object.entries(reply).map(([field, value]) => [field, String(value)])
   return []
+}
+
+/** A flat script reply as strings (a client may be set to answer Buffers or RESP3 numbers). */
+function strings(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.map((item) => (item == null ? '' : String(item))) : [String(reply ?? '')]
 }
 
 function parseField(field: string, json: string): unknown {
@@ -420,9 +433,16 @@ export class RedisStore implements SessionStore {
     return `${this.#prefix}u:{${userTag(userId)}}${userId}`
   }
 
-  /** Whether a script on session `tag` may touch `userId`'s index: always, but on a cluster only in the same slot. */
-  #isLocal(tag: string, userId: string): boolean {
-    return !this.#commands.cluster || userTag(userId) === tag
+  /**
+   * Adds the owner fields of `userId` to a write, and answers its index key, with whether a script on
+   * this session may touch it: always, but on a cluster only when it is in the same slot.
+   */
+  #owner(tag: string, userId: string, pairs: string[], deleted: string[]): { index: string; local: boolean } {
+    const owner = userTag(userId)
+    pairs.push('_u', userId)
+    if (owner === tag) deleted.push('_t')
+    else pairs.push('_t', owner)
+    return { index: `${this.#prefix}u:{${owner}}${userId}`, local: !this.#commands.cluster || owner === tag }
   }
 
   /** The member prefix of `userId`'s sessions that share its index's slot, or '' when every member does. */
@@ -461,7 +481,10 @@ export class RedisStore implements SessionStore {
     return this.#eval('index', SCRIPTS.index, [index], [op, score, ...members])
   }
 
-  /** Without a slide: one HGETALL. With one: one EVALSHA that reads and slides (GET_SCRIPT). */
+  /**
+   * Without a slide: one HGETALL. With one: one EVALSHA that reads and slides (GET_SCRIPT), plus an
+   * INDEX_SCRIPT when it slid a session whose owner's index is in another cluster slot.
+   */
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
     const k = this.#keys(id)
     if (options?.slideTo === undefined) {
@@ -470,15 +493,15 @@ export class RedisStore implements SessionStore {
     }
     const slideIfBefore = options.slideIfBefore === undefined ? '' : ms(options.slideIfBefore)
     const args = [ms(options.slideTo), slideIfBefore, k.member, this.#prefix, k.tag, this.#commands.cluster ? '1' : '0']
-    const reply = (await this.#eval('get', SCRIPTS.get, [k.session], args)) as [unknown, string, string] | []
+    const reply = (await this.#eval('get', SCRIPTS.get, [k.session], args)) as unknown[]
     if (reply.length === 0) return null
-    const [fields, remote, to] = reply
-    const session = decode(pairsOf(fields))
+    const [remote, to] = strings(reply.slice(1))
+    const session = decode(pairsOf(reply[0]))
     if (remote !== '') await this.#fixIndex(remote, 'bump', to, [k.member])
     return session
   }
 
-  /** One EVALSHA (CREATE_SCRIPT). */
+  /** One EVALSHA (CREATE_SCRIPT); a second (INDEX_SCRIPT) only for an owner's index in another cluster slot. */
   async create(id: string, session: NewSession): Promise<CreateResult> {
     const k = this.#keys(id)
     const expiresAt = ms(session.expiresAt)
@@ -488,18 +511,16 @@ export class RedisStore implements SessionStore {
     const keys = [k.session, k.tombstone]
     let remote: string | undefined
     if (session.userId !== null) {
-      const userId = session.userId
-      pairs.push('_u', userId)
-      if (userTag(userId) !== k.tag) pairs.push('_t', userTag(userId))
-      if (this.#isLocal(k.tag, userId)) keys.push(this.#indexKey(userId))
-      else remote = this.#indexKey(userId)
+      const { index, local } = this.#owner(k.tag, session.userId, pairs, [])
+      if (local) keys.push(index)
+      else remote = index
     }
-    const created = (await this.#eval('create', SCRIPTS.create, keys, [expiresAt, k.member, ...pairs])) === 1
+    const created = Number(await this.#eval('create', SCRIPTS.create, keys, [expiresAt, k.member, ...pairs])) === 1
     if (created && remote !== undefined) await this.#fixIndex(remote, 'add', expiresAt, [k.member])
     return created ? 'ok' : 'collision'
   }
 
-  /** One EVALSHA (UPDATE_SCRIPT). */
+  /** One EVALSHA (UPDATE_SCRIPT); a second (INDEX_SCRIPT) only for an owner's index in another cluster slot. */
   async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
     const k = this.#keys(id)
     const at = ms(expiresAt)
@@ -516,17 +537,14 @@ export class RedisStore implements SessionStore {
       deleted.push('_u', '_t')
     } else if (patch.userId !== undefined) {
       owner = '='
-      const userId = patch.userId
-      pairs.push('_u', userId)
-      if (userTag(userId) !== k.tag) pairs.push('_t', userTag(userId))
-      else deleted.push('_t')
-      if (this.#isLocal(k.tag, userId)) keys.push(this.#indexKey(userId))
-      else remote = this.#indexKey(userId)
+      const { index, local } = this.#owner(k.tag, patch.userId, pairs, deleted)
+      if (local) keys.push(index)
+      else remote = index
     }
     const expect = options?.expectVersion === undefined ? '' : String(options.expectVersion)
     const args = [expect, at, patch.replace === true ? '1' : '0', owner, patch.userId ?? '', k.member, this.#prefix, k.tag]
     args.push(this.#commands.cluster ? '1' : '0', String(deleted.length), ...deleted, ...pairs)
-    const reply = (await this.#eval('update', SCRIPTS.update, keys, args)) as string[]
+    const reply = strings(await this.#eval('update', SCRIPTS.update, keys, args))
     if (reply[0] !== 'ok') return reply[0] === 'conflict' ? 'conflict' : 'gone'
     const followUps: Array<Promise<unknown>> = []
     // reply[1] is the previous owner's index: in another slot, and not the one the session now belongs to
@@ -536,16 +554,16 @@ export class RedisStore implements SessionStore {
     return 'ok'
   }
 
-  /** One EVALSHA (TOUCH_SCRIPT). */
+  /** One EVALSHA (TOUCH_SCRIPT); a second (INDEX_SCRIPT) only for an owner's index in another cluster slot. */
   async touch(id: string, expiresAt: number): Promise<void> {
     const k = this.#keys(id)
     const at = ms(expiresAt)
     const args = [at, k.member, this.#prefix, k.tag, this.#commands.cluster ? '1' : '0']
-    const remote = (await this.#eval('touch', SCRIPTS.touch, [k.session], args)) as string
+    const [remote] = strings(await this.#eval('touch', SCRIPTS.touch, [k.session], args))
     if (remote !== '') await this.#fixIndex(remote, 'add', at, [k.member])
   }
 
-  /** One EVALSHA (DESTROY_SCRIPT). */
+  /** One EVALSHA (DESTROY_SCRIPT); a second (INDEX_SCRIPT) only for an owner's index in another cluster slot. */
   async destroy(id: string): Promise<void> {
     await this.#destroy(id, '')
   }
@@ -554,16 +572,16 @@ export class RedisStore implements SessionStore {
   async #destroy(id: string, owner: string): Promise<boolean> {
     const k = this.#keys(id)
     const args = [this.#tombstoneTtl, k.member, this.#prefix, k.tag, this.#commands.cluster ? '1' : '0', owner]
-    const [deleted, remote] = (await this.#eval('destroy', SCRIPTS.destroy, [k.session, k.tombstone], args)) as [number, string]
+    const [deleted, remote] = strings(await this.#eval('destroy', SCRIPTS.destroy, [k.session, k.tombstone], args))
     // destroyByUser removes the remote entries itself, all at once
     if (remote !== '' && owner === '') await this.#fixIndex(remote, 'rem', '0', [k.member])
-    return deleted === 1
+    return deleted === '1'
   }
 
-  /** One EVALSHA (LIST_SCRIPT). */
+  /** One EVALSHA (LIST_SCRIPT); then one HMGET per session in another cluster slot than the index, all at once. */
   async listByUser(userId: string): Promise<UserSessionInfo[]> {
     const index = this.#indexKey(userId)
-    const reply = (await this.#eval('listByUser', SCRIPTS.list, [index], [this.#prefix, userId, this.#localMembers(userId)])) as string[]
+    const reply = strings(await this.#eval('listByUser', SCRIPTS.list, [index], [this.#prefix, userId, this.#localMembers(userId)]))
     const entries: Array<Promise<UserSessionInfo | null>> = []
     for (let i = 0; i + 2 < reply.length; i += 3) {
       const [member, expiresAt, meta] = [reply[i], reply[i + 1], reply[i + 2]]
@@ -575,9 +593,9 @@ export class RedisStore implements SessionStore {
   /** A listed session that lives in another slot than its owner's index: read and verified on its own. */
   async #readRemote(member: string, userId: string): Promise<UserSessionInfo | null> {
     const key = this.#prefix + member
-    const [owner, expiresAt, meta] = (await this.#send('listByUser', key, ['HMGET', key, '_u', '_e', '_m'])) as Array<string | null>
-    if (owner !== userId || expiresAt == null || Number(expiresAt) <= Date.now()) return null
-    return this.#info(member, expiresAt, meta ?? '')
+    const [owner, expiresAt, meta] = strings(await this.#send('listByUser', key, ['HMGET', key, '_u', '_e', '_m']))
+    if (owner !== userId || expiresAt === '' || Number(expiresAt) <= Date.now()) return null
+    return this.#info(member, expiresAt, meta)
   }
 
   #info(member: string, expiresAt: string, meta: string): UserSessionInfo {
@@ -590,16 +608,19 @@ export class RedisStore implements SessionStore {
     return { id: idOf(member), expiresAt: Number(expiresAt), meta: parsed }
   }
 
-  /** One EVALSHA (DESTROY_USER_SCRIPT). */
+  /**
+   * One EVALSHA (DESTROY_USER_SCRIPT); sessions in another cluster slot than the index then take one
+   * DESTROY_SCRIPT each, all at once, and one INDEX_SCRIPT to drop them from the index.
+   */
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
     const index = this.#indexKey(userId)
     const except = exceptId === undefined ? '' : this.#keys(exceptId).member
     const args = [this.#prefix, userId, this.#localMembers(userId), except, this.#tombstoneTtl]
-    const [count, ...remote] = (await this.#eval('destroyByUser', SCRIPTS.destroyUser, [index], args)) as [number, ...string[]]
-    if (remote.length === 0) return count
+    const [count, ...remote] = strings(await this.#eval('destroyByUser', SCRIPTS.destroyUser, [index], args))
+    if (remote.length === 0) return Number(count)
     const destroyed = await Promise.all(remote.map((member) => this.#destroy(idOf(member), userId)))
     await this.#fixIndex(index, 'rem', '0', remote)
-    return count + destroyed.filter(Boolean).length
+    return Number(count) + destroyed.filter(Boolean).length
   }
 
   /** Nothing to release: the application owns the client. Safe to call more than once. */
