@@ -33,8 +33,18 @@ describe('public exports', () => {
     assert.deepEqual(Object.keys(compat).sort(), ['Cookie', 'MemoryStore', 'Session', 'Store', 'default', 'session'])
   })
 
-  it('of stores/memory', () => {
+  it('of each store entry', async () => {
     assert.deepEqual(Object.keys(memory), ['MemoryStore'])
+    assert.deepEqual(Object.keys(await import('../../src/stores/sqlite.ts')), ['SqliteStore'])
+    assert.deepEqual(Object.keys(await import('../../src/stores/redis.ts')), ['RedisStore'])
+    assert.deepEqual(Object.keys(await import('../../src/stores/postgres.ts')).sort(), ['PostgresStore', 'createTableSql'])
+  })
+
+  it('every store entry is in the package exports map, and the main entry loads no driver', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown> }
+    assert.deepEqual(Object.keys(pkg.exports), ['.', './compat', './stores/memory', './stores/sqlite', './stores/redis', './stores/postgres', './package.json'])
+    const sources = ['index.ts', 'compat.ts', 'middleware.ts'].map((file) => readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8'))
+    for (const source of sources) assert.doesNotMatch(source, /from '(?:redis|ioredis|pg|node:sqlite)'|stores\/(?:sqlite|redis|postgres)/)
   })
 
   it('error classes and the TesseraErrorCode union agree', () => {
