@@ -13,17 +13,44 @@ import compat from '../../src/compat.ts'
 import { toCallbackStore } from '../../src/stores/legacy.ts'
 import { MemoryStore } from '../../src/stores/memory.ts'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
+import { RedisStore } from '../../src/stores/redis.ts'
+import { PostgresStore } from '../../src/stores/postgres.ts'
 import type { SessionStore } from '../../src/stores/contract.ts'
+import { createClient } from 'redis'
+import pg from 'pg'
 import { listen } from '../support/http.ts'
+import { PG_URL, REDIS_URL, postgresSkip, redisSkip, uniqueName } from '../support/services.ts'
 
 const require = createRequire(import.meta.url)
 const expressSession = require('express-session') as typeof compat
 const dir = mkdtempSync(join(tmpdir(), 'tessera-under-es-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-export const builtInStores: Array<[string, () => SessionStore]> = [
-  ['memory', () => new MemoryStore()],
-  ['sqlite', () => new SqliteStore({ path: join(dir, `s-${Math.random().toString(36).slice(2)}.db`), pruneInterval: false })],
+const redisSkipped = await redisSkip()
+const pgSkipped = await postgresSkip()
+const redis = redisSkipped ? undefined : createClient({ url: REDIS_URL })
+await redis?.connect()
+const pool = pgSkipped ? undefined : new pg.Pool({ connectionString: PG_URL, max: 4 })
+const tables: string[] = []
+after(async () => {
+  await redis?.quit()
+  for (const table of tables) await pool?.query(`DROP TABLE IF EXISTS "${table}", "${table}_tombstones"`)
+  await pool?.end()
+})
+
+const builtInStores: Array<[string, () => SessionStore, string | false]> = [
+  ['memory', () => new MemoryStore(), false],
+  ['sqlite', () => new SqliteStore({ path: join(dir, `s-${Math.random().toString(36).slice(2)}.db`), pruneInterval: false }), false],
+  ['redis', () => new RedisStore({ client: redis as never, prefix: uniqueName('tess:ues') + ':' }), redisSkipped],
+  [
+    'postgres',
+    () => {
+      const tableName = uniqueName('tess_ues').toLowerCase()
+      tables.push(tableName)
+      return new PostgresStore({ pool: pool as never, tableName, pruneInterval: false })
+    },
+    pgSkipped,
+  ],
 ]
 
 const factories: Array<[string, typeof compat]> = [
@@ -31,9 +58,9 @@ const factories: Array<[string, typeof compat]> = [
   ['the compat entry', compat],
 ]
 
-for (const [storeName, makeStore] of builtInStores) {
+for (const [storeName, makeStore, skip] of builtInStores) {
   for (const [label, factory] of factories) {
-    describe(`${storeName} store under ${label}`, () => {
+    describe(`${storeName} store under ${label}`, { skip }, () => {
       it('keeps a session through login, read, modify and logout', async () => {
         const store = makeStore()
         const app = express()
