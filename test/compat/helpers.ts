@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { createRequire } from 'node:module'
 import { inherits } from 'node:util'
+import { parseSetCookie, type ParsedSetCookie } from '../support/set-cookie.ts'
+export { parseSetCookie, type ParsedSetCookie }
 
 export const require = createRequire(import.meta.url)
 
@@ -261,26 +263,6 @@ export function exchange(url = '/', headers: Record<string, string> = {}): { req
 // ---------------------------------------------------------------------------------------------
 // cookies
 
-export interface ParsedSetCookie {
-  name: string
-  value: string
-  /** Attribute names lowercased; flags are `true`. */
-  attributes: Record<string, string | true>
-  raw: string
-}
-
-export function parseSetCookie(raw: string): ParsedSetCookie {
-  const [pair = '', ...rest] = raw.split(';')
-  const eq = pair.indexOf('=')
-  const attributes: Record<string, string | true> = {}
-  for (const part of rest) {
-    const trimmed = part.trim()
-    const i = trimmed.indexOf('=')
-    if (i === -1) attributes[trimmed.toLowerCase()] = true
-    else attributes[trimmed.slice(0, i).toLowerCase()] = trimmed.slice(i + 1)
-  }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes, raw }
-}
 
 /** The Set-Cookie of the session cookie `name`, parsed, or undefined. */
 export function sessionCookie(reply: Reply, name = 'connect.sid'): ParsedSetCookie | undefined {

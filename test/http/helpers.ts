@@ -11,6 +11,8 @@ import type { TestContext } from 'node:test'
 import express5 from 'express'
 import { MemoryStore, type SessionHandler, type SessionMeta, type SessionStore } from '../../src/index.ts'
 import { kContractStore } from '../../src/stores/contract.ts'
+import { parseSetCookie, type ParsedSetCookie } from '../support/set-cookie.ts'
+export { parseSetCookie, type ParsedSetCookie }
 
 export const require = createRequire(import.meta.url)
 
@@ -149,26 +151,6 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
 // ---------------------------------------------------------------------------------------------
 // cookies
 
-export interface ParsedSetCookie {
-  name: string
-  value: string
-  /** Attribute names lowercased; flags are `true`. */
-  attributes: Record<string, string | true>
-  raw: string
-}
-
-export function parseSetCookie(raw: string): ParsedSetCookie {
-  const [pair = '', ...rest] = raw.split(';')
-  const eq = pair.indexOf('=')
-  const attributes: Record<string, string | true> = {}
-  for (const part of rest) {
-    const trimmed = part.trim()
-    const i = trimmed.indexOf('=')
-    if (i === -1) attributes[trimmed.toLowerCase()] = true
-    else attributes[trimmed.slice(0, i).toLowerCase()] = trimmed.slice(i + 1)
-  }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes, raw }
-}
 
 /** Every Set-Cookie of the cookie `name`, parsed. */
 export function setCookies(reply: Reply, name = 'sid'): ParsedSetCookie[] {
