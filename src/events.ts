@@ -9,9 +9,9 @@ export interface SessionEvents {
   /** A new session was written to the store. */
   created: { idHash: string }
   /** The id changed (regenerate, login, renewal); the old record was deleted. */
-  rotated: { idHash: string; previousIdHash: string; reason: 'regenerate' | 'login' | 'renewal' }
+  rotated: { idHash: string; previousIdHash: string; reason: 'regenerate' | 'login' | 'renewal' | 'migration' }
   /** The session was destroyed (logout, unset, revocation). */
-  destroyed: { idHash: string; reason: 'destroy' | 'unset' | 'expired' | 'revoked' }
+  destroyed: { idHash: string; reason: 'destroy' | 'unset' | 'expired' | 'revoked' | 'binding' }
   /** A presented session had passed its idle or absolute deadline. */
   expired: { idHash: string; kind: 'idle' | 'absolute' }
   /** A presented cookie gave no session. `idHash` is present once the id was verified. */

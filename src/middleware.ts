@@ -47,10 +47,30 @@ export interface SessionHandler {
   readonly store: SessionStore
   on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
   off<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
-  /** The live sessions of a user (those signed in with `req.session.login(userId)`). */
-  listUserSessions(userId: string): Promise<UserSessionInfo[]>
-  /** Destroys every session of a user, but `exceptId` (e.g. the current one); resolves how many. */
+  /**
+   * The live sessions of a user (those signed in with `req.session.login(userId)`). Each has an
+   * opaque `handle` (not its id: ids never leave the cookie) for `revokeUserSession`; pass the
+   * current request's `req.sessionID` as `currentId` to have that one marked `current`.
+   */
+  listUserSessions(userId: string, options?: { currentId?: string }): Promise<UserSession[]>
+  /** Destroys every session of a user, but `exceptId` (e.g. `req.sessionID`); resolves how many. */
   revokeUserSessions(userId: string, options?: { exceptId?: string }): Promise<number>
+  /** Destroys one session of a user by the `handle` `listUserSessions` gave; resolves whether it was that user's. */
+  revokeUserSession(userId: string, handle: string): Promise<boolean>
+}
+
+/** One of a user's sessions, as `listUserSessions` lists it. */
+export interface UserSession {
+  /** Opaque, stable for the session's id; for `revokeUserSession`. */
+  handle: string
+  /** Whether it is the session whose id was given as `currentId`. */
+  current: boolean
+  /** Epoch ms it expires unless used. */
+  expiresAt: number
+  /** Epoch ms it was created (or signed in). */
+  createdAt: number | undefined
+  /** Epoch ms of the sign-in, for `login()` sessions. */
+  authTime: number | undefined
 }
 
 /** Marks a request read-only when mounted before the session middleware: it never writes or slides the session. */
@@ -142,17 +162,21 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     }
     const now = Date.now()
     const slide = context.readOnly ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore: now + policy.idleTimeout - policy.touchAfter }
-    engine.call('get', (s) => s.get(presented.id, slide)).then(
+    // express-session's records are stored under the raw id; ours under a hash of it (R5)
+    const key = presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id)
+    engine.call('get', (s) => s.get(key, slide)).then(
       (record) => {
-        const verdict = record === null ? 'unknown' : judge(record, now)
+        const judged = record === null ? 'unknown' : judge(record, now)
+        const verdict = judged === 'live' ? checkBinding(record as StoredSession, req, presented.id) : judged
         if (verdict !== 'live') {
           context.noteRejectedCookie()
           const idHash = engine.idHash(presented.id)
           if (verdict === 'unknown') engine.emit('rejected', () => ({ reason: 'unknown', idHash }))
           else {
-            engine.emit('expired', () => ({ idHash, kind: verdict }))
-            // the store still held it (its TTL is longer than our deadline): delete it, fail-safe
-            engine.call('destroy', (s) => s.destroy(presented.id)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
+            if (verdict === 'binding') engine.emit('destroyed', () => ({ idHash, reason: 'binding' }))
+            else engine.emit('expired', () => ({ idHash, kind: verdict }))
+            // the store still held it (its TTL is longer than our deadline), or its client changed: delete it, fail-safe
+            engine.call('destroy', (s) => s.destroy(key)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
           }
           finish(context, next)
           return
@@ -160,7 +184,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         const live = record as StoredSession
         const moved = slide !== undefined && live.expiresAt < slide.slideIfBefore
         const ownLifetime = live.meta?.cookieMaxAge != null
-        context.adopt(presented, live, moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined)
+        context.adopt(presented, key, live, moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined)
         // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
         if (moved && ownLifetime) context.requestTouch()
         next()
@@ -170,11 +194,17 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           // unreadable stored data means no session (and the record goes), never a crash
           context.noteRejectedCookie()
           engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
-          engine.call('destroy', (s) => s.destroy(presented.id)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
+          engine.call('destroy', (s) => s.destroy(key)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
           finish(context, next)
           return
         }
         engine.emit('store_error', () => ({ operation: 'get', error: err as Error }))
+        if (policy.onStoreError === 'anonymous') {
+          // availability over the session: served without one, and nothing is written or set
+          context.readOnly = true
+          next()
+          return
+        }
         // fail closed: no session, no new id, no cookie; the error becomes a 503
         delete req[kContext]
         next(err)
@@ -193,6 +223,15 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       if (lastSeen + (meta.cookieMaxAge ?? policy.idleTimeout) <= now) return 'idle'
     }
     return 'live'
+  }
+
+  /** R26: a session used from another client than the one it was created for. */
+  function checkBinding(record: StoredSession, req: IncomingMessage, id: string): 'live' | 'binding' {
+    const binding = policy.binding
+    const bound = record.meta?.binding
+    if (binding === undefined || bound === undefined || bound === engine.bindingOf(req)) return 'live'
+    engine.emit('binding_mismatch', () => ({ idHash: engine.idHash(id), action: binding.action }))
+    return binding.action === 'destroy' ? 'binding' : 'live'
   }
 
   function finish(context: RequestContext, next: NextFunction): void {
@@ -217,13 +256,29 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     engine.events.off(event, listener)
     return api
   }
-  api.listUserSessions = async (userId) => {
-    if (typeof store.listByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (listByUser)')
+  const listByUser = (userId: string): Promise<UserSessionInfo[]> => {
+    if (typeof store.listByUser !== 'function') return Promise.reject(new InvalidOptionError('store', 'does not keep a per-user index (listByUser)'))
     return engine.call('listByUser', (s) => (s.listByUser as (u: string) => Promise<UserSessionInfo[]>)(userId))
+  }
+  api.listUserSessions = async (userId, listOptions) => {
+    const currentKey = listOptions?.currentId === undefined ? undefined : engine.storeKey(listOptions.currentId)
+    const sessions = await listByUser(userId)
+    // a record a renewal replaced is still listed during its grace period: not a session of its own
+    return sessions
+      .filter((info) => info.meta?.retiredAt === undefined)
+      .map((info) => ({ handle: info.id, current: info.id === currentKey, expiresAt: info.expiresAt, createdAt: info.meta?.createdAt, authTime: info.meta?.authTime }))
   }
   api.revokeUserSessions = async (userId, revokeOptions) => {
     if (typeof store.destroyByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')
-    return engine.call('destroyByUser', (s) => (s.destroyByUser as (u: string, e?: string) => Promise<number>)(userId, revokeOptions?.exceptId))
+    const exceptKey = revokeOptions?.exceptId === undefined ? undefined : engine.storeKey(revokeOptions.exceptId)
+    return engine.call('destroyByUser', (s) => (s.destroyByUser as (u: string, e?: string) => Promise<number>)(userId, exceptKey))
+  }
+  api.revokeUserSession = async (userId, handle) => {
+    // only a handle of this user's: a handle from elsewhere must not destroy another user's session
+    const sessions = await listByUser(userId)
+    if (!sessions.some((info) => info.id === handle)) return false
+    await engine.call('destroy', (s) => s.destroy(handle))
+    return true
   }
   return api
 }

@@ -42,6 +42,34 @@ export interface SessionOptions {
   maxSessionBytes?: number | undefined
   /** Requests for which the session is read but never written nor slid (long polls, SSE, static files). */
   readOnly?: ((req: IncomingMessage) => boolean) | undefined
+  /**
+   * Renewal: a session whose id is older than this many ms gets a new id on its next request,
+   * keeping its data and its absolute deadline (OWASP renewal timeout). Off by default.
+   */
+  renewAfter?: number | undefined
+  /** How long (ms) the id a renewal replaced still reads (not writes), for requests already in flight. Default 10 000. */
+  renewalGrace?: number | undefined
+  /**
+   * Bind sessions to client properties (R26): a session used from another user agent (or IP prefix)
+   * raises `binding_mismatch`; with `action: 'destroy'` it is also ended. Off by default.
+   */
+  binding?: BindingOptions | undefined
+  /** On `destroy()`, also send `Clear-Site-Data` with these directives (`true`: "cache", "cookies", "storage"). Default off. */
+  clearSiteData?: boolean | readonly ('cache' | 'cookies' | 'storage' | 'executionContexts' | '*')[] | undefined
+  /** What a store failure does: `'fail'` the request with 503 (default), or serve it `'anonymous'`ly (no session, nothing written). */
+  onStoreError?: 'fail' | 'anonymous' | undefined
+  /** Stop calling a failing store for a while: after `failures` consecutive failures, fail fast for `cooldown` ms. Off by default. */
+  circuitBreaker?: { failures?: number; cooldown?: number } | undefined
+}
+
+/** Client binding (R26): which properties a session is bound to, and what a mismatch does. */
+export interface BindingOptions {
+  /** Bind to the User-Agent header. Default true. */
+  userAgent?: boolean
+  /** Bind to the client address: `'prefix'` (IPv4 /24, IPv6 /48), `'full'`, or `false` (default). Uses Express's `req.ip` (trust proxy aware). */
+  ip?: 'prefix' | 'full' | false
+  /** `'log'`: only the event; `'destroy'`: the event, and the session is ended. */
+  action: 'log' | 'destroy'
 }
 
 /** Cookie attributes after defaults, as serialized. */
@@ -78,6 +106,12 @@ export interface Policy {
   readonly storeTimeout: number
   readonly maxSessionBytes: number
   readonly readOnly: ((req: IncomingMessage) => boolean) | undefined
+  readonly renewAfter: number | undefined
+  readonly renewalGrace: number
+  readonly binding: Readonly<Required<BindingOptions>> | undefined
+  readonly clearSiteData: string | undefined
+  readonly onStoreError: 'fail' | 'anonymous'
+  readonly circuitBreaker: { readonly failures: number; readonly cooldown: number } | undefined
 }
 
 const MINUTE = 60_000
@@ -217,5 +251,48 @@ export function resolvePolicy(options: SessionOptions): Policy {
     storeTimeout: timerDelay('storeTimeout', duration('storeTimeout', options.storeTimeout, 5_000)),
     maxSessionBytes: duration('maxSessionBytes', options.maxSessionBytes, 65_536),
     readOnly: options.readOnly,
+    renewAfter: options.renewAfter === undefined ? undefined : duration('renewAfter', options.renewAfter, 0),
+    renewalGrace: duration('renewalGrace', options.renewalGrace, 10_000, true),
+    binding: resolveBinding(options.binding),
+    clearSiteData: resolveClearSiteData(options.clearSiteData),
+    onStoreError: resolveStoreErrorPolicy(options.onStoreError),
+    circuitBreaker: resolveBreaker(options.circuitBreaker),
   })
+}
+
+function resolveBinding(binding: SessionOptions['binding']): Policy['binding'] {
+  if (binding === undefined) return undefined
+  if (typeof binding !== 'object' || binding === null || (binding.action !== 'log' && binding.action !== 'destroy')) {
+    throw new InvalidOptionError('binding', "must be an object with action 'log' or 'destroy'")
+  }
+  const ip = binding.ip ?? false
+  if (ip !== false && ip !== 'prefix' && ip !== 'full') throw new InvalidOptionError('binding.ip', "must be 'prefix', 'full' or false")
+  const userAgent = binding.userAgent ?? true
+  if (!userAgent && ip === false) throw new InvalidOptionError('binding', 'binds to nothing: enable userAgent or ip')
+  return Object.freeze({ userAgent, ip, action: binding.action })
+}
+
+const SITE_DATA = new Set(['cache', 'cookies', 'storage', 'executionContexts', '*'])
+
+function resolveClearSiteData(value: SessionOptions['clearSiteData']): string | undefined {
+  if (value === undefined || value === false) return undefined
+  const directives = value === true ? ['cache', 'cookies', 'storage'] : value
+  if (!Array.isArray(directives) || directives.length === 0 || !directives.every((d) => SITE_DATA.has(d))) {
+    throw new InvalidOptionError('clearSiteData', 'must be true or a list of "cache", "cookies", "storage", "executionContexts", "*"')
+  }
+  return directives.map((d) => `"${d}"`).join(', ')
+}
+
+function resolveStoreErrorPolicy(value: SessionOptions['onStoreError']): 'fail' | 'anonymous' {
+  if (value === undefined) return 'fail'
+  if (value !== 'fail' && value !== 'anonymous') throw new InvalidOptionError('onStoreError', "must be 'fail' or 'anonymous'")
+  return value
+}
+
+function resolveBreaker(value: SessionOptions['circuitBreaker']): Policy['circuitBreaker'] {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('circuitBreaker', 'must be an object { failures, cooldown }')
+  const failures = value.failures ?? 5
+  if (!Number.isSafeInteger(failures) || failures <= 0) throw new InvalidOptionError('circuitBreaker.failures', 'must be a positive whole number')
+  return Object.freeze({ failures, cooldown: duration('circuitBreaker.cooldown', value.cooldown, 5_000) })
 }

@@ -41,8 +41,8 @@ export function mainEntry({ secret, store }: SessionLayerOptions): SessionLayer 
     },
     signOut: (req) => req.session.destroy(),
     async listSessions(req, username) {
-      const sessions = await handler.listUserSessions(username)
-      return sessions.map((s) => ({ current: s.id === req.sessionID, createdAt: s.meta?.createdAt, expiresAt: s.expiresAt }))
+      const sessions = await handler.listUserSessions(username, { currentId: req.sessionID })
+      return sessions.map((s) => ({ current: s.current, createdAt: s.createdAt, expiresAt: s.expiresAt }))
     },
     revokeOtherSessions: (req, username) => handler.revokeUserSessions(username, { exceptId: req.sessionID }),
   }

@@ -43,6 +43,10 @@ export class RequestContext {
   /** undefined: not materialized yet; null: removed by the app (`req.session = null`) or destroyed. */
   #session: ManagedSession | null | undefined = undefined
   #id: string | undefined
+  /** The key #id is stored under: a hash of it (R5), or the raw id of an express-session record. */
+  #key: string | undefined
+  /** A renewal or migration in this request: the record the new id replaces, retired once the new one is stored. */
+  #retiring: { key: string; id: string; reason: 'renewal' | 'migration'; data: SessionValues } | undefined
   /** Serialized form of each top-level key as stored; the base of dirty tracking. */
   #baseline = new Map<string, string>()
   #meta: SessionMeta | undefined
@@ -86,12 +90,13 @@ export class RequestContext {
   }
 
   /** Takes a verified, live record as this request's session. */
-  adopt(presented: PresentedId, record: StoredSession, slidTo: number | undefined): void {
+  adopt(presented: PresentedId, key: string, record: StoredSession, slidTo: number | undefined): void {
     const policy = this.engine.policy
     this.#presented = presented
     this.#cookieSeen = true
     this.#record = record
     this.#id = presented.id
+    this.#key = key
     this.#stored = true
     this.#reissue = presented.reissue
     this.#userId = record.userId
@@ -106,6 +111,39 @@ export class RequestContext {
       this.#meta = record.meta
     }
     this.#hook()
+    if (record.meta?.retiredAt !== undefined) {
+      // replaced by a renewal moments ago: requests still in flight may read it, none may write it
+      this.readOnly = true
+      return
+    }
+    if (this.readOnly) return
+    if (presented.format === 'legacy' && isWellFormedId(presented.id)) {
+      // an express-session session: moved to a new id under a hashed store key, its data kept
+      this.#renew('migration')
+      return
+    }
+    const renewAfter = policy.renewAfter
+    const meta = this.#meta as SessionMeta
+    if (renewAfter !== undefined && Date.now() - (meta.renewedAt ?? meta.createdAt) >= renewAfter) this.#renew('renewal')
+  }
+
+  /**
+   * A new id for the same session (R12, OWASP renewal): the data, the owner and the absolute deadline
+   * are kept. The new record is created at the end of the response, then the old one is retired.
+   */
+  #renew(reason: 'renewal' | 'migration'): void {
+    const record = this.#record as StoredSession
+    const previous = { key: this.#key as string, id: this.#id as string, reason, data: record.data }
+    const userId = this.#userId ?? undefined
+    this.#id = userId === undefined ? this.#newId() : userTag(userId) + this.#newId()
+    this.#key = this.engine.storeKey(this.#id)
+    this.#stored = false
+    this.#retiring = previous
+    this.#meta = { ...(this.#meta as SessionMeta), renewedAt: Date.now() }
+    this.#metaDirty = true
+    // every key is new to the new record: an empty baseline makes them all part of the create
+    this.#session = this.#build(record.data)
+    this.#baseline = new Map()
   }
 
   // -- materialize ---------------------------------------------------------------------------------
@@ -144,8 +182,11 @@ export class RequestContext {
     const now = Date.now()
     // a signed-in session's id starts with the user's tag, so stores can co-locate a user's sessions
     this.#id = userId === undefined ? this.#newId() : userTag(userId) + this.#newId()
+    this.#key = this.engine.storeKey(this.#id)
     this.#stored = false
     this.#meta = meta ?? { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+    const binding = this.engine.bindingOf(this.req)
+    if (binding !== undefined) this.#meta.binding = binding
     this.#metaDirty = true
     this.#expiresAt = this.#nextExpiry(now)
     this.#session = this.#build(null)
@@ -229,8 +270,8 @@ export class RequestContext {
   async reload(): Promise<void> {
     this.#requireSession('reload')
     if (!this.#stored) throw new SessionGoneError('failed to load session: it was never saved')
-    const id = this.#id as string
-    const record = await this.engine.call('get', (store) => store.get(id))
+    const key = this.#key as string
+    const record = await this.engine.call('get', (store) => store.get(key))
     if (record === null) throw new SessionGoneError('failed to load session: it was destroyed or has expired')
     this.#record = record
     this.#meta = record.meta ?? this.#meta
@@ -243,14 +284,15 @@ export class RequestContext {
   /** Deletes the stored session now and clears the cookie on this response. */
   async destroy(reason: 'destroy' | 'revoked' = 'destroy'): Promise<void> {
     const id = this.#id
+    const key = this.#key
     const wasStored = this.#stored
     this.#session = null
     this.#record = null
     this.#stored = false
     this.#destroyed = true
     // R24: a logout on an anonymous client touches no store
-    if (wasStored && id !== undefined) {
-      await this.engine.call('destroy', (store) => store.destroy(id))
+    if (wasStored && id !== undefined && key !== undefined) {
+      await this.engine.call('destroy', (store) => store.destroy(key))
       this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason }))
     }
   }
@@ -271,13 +313,16 @@ export class RequestContext {
     const carried: SessionValues = Object.create(null)
     if (previous) for (const key of keep) if (Object.hasOwn(previous, key) && key !== 'cookie') carried[key] = previous[key]
     const oldId = this.#id
-    const wasStored = this.#stored && oldId !== undefined
-    if (wasStored) await this.engine.call('destroy', (store) => store.destroy(oldId as string))
+    const oldKey = this.#key
+    const wasStored = this.#stored && oldId !== undefined && oldKey !== undefined
+    if (wasStored) await this.engine.call('destroy', (store) => store.destroy(oldKey as string))
     const now = Date.now()
     const policy = this.engine.policy
     const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
     if (reason === 'login') meta.authTime = now
     this.#record = null
+    // a renewal this request had scheduled is moot: the session it would have carried is gone
+    this.#retiring = undefined
     if (wasStored || this.#destroyed) this.#rotatedAway = true
     this.#destroyed = false
     this.#startNew(meta, userId)
@@ -342,10 +387,11 @@ export class RequestContext {
     if (this.#session === null) {
       if (this.#destroyed || !this.#stored || !this.engine.policy.unsetDestroy) return undefined
       const id = this.#id as string
+      const key = this.#key as string
       return async () => {
         this.#stored = false
         this.#destroyed = true
-        await this.engine.call('destroy', (store) => store.destroy(id))
+        await this.engine.call('destroy', (store) => store.destroy(key))
         this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason: 'unset' }))
       }
     }
@@ -423,9 +469,9 @@ export class RequestContext {
     const next = this.#nextExpiry(now)
     const due = this.#touchRequested || next - this.#expiresAt > policy.touchAfter
     if (!due || this.#expiryMoved) return undefined
-    const id = this.#id as string
+    const key = this.#key as string
     return async () => {
-      await this.engine.call('touch', (store) => store.touch(id, next))
+      await this.engine.call('touch', (store) => store.touch(key, next))
       this.#expiresAt = next
       this.#expiryMoved = true
     }
@@ -436,7 +482,8 @@ export class RequestContext {
     const expiresAt = this.#nextExpiry(now)
     const meta = this.#meta as SessionMeta
     const userId = this.#userId ?? null
-    const result = await this.engine.call('create', (store) => store.create(id, { data, meta, userId, expiresAt }))
+    const key = this.#key as string
+    const result = await this.engine.call('create', (store) => store.create(key, { data, meta, userId, expiresAt }))
     if (result === 'collision') {
       // 256 random bits do not collide; a custom genid might. Never overwrite another session.
       throw new InvalidSessionStateError('session id collision: genid returned an id that is already in use')
@@ -450,6 +497,26 @@ export class RequestContext {
     // as stored (null, not undefined): an unchanged owner is not a change for a later save or the end of the response
     this.#userId = userId
     this.engine.emit('created', () => ({ idHash: this.engine.idHash(id) }))
+    const retiring = this.#retiring
+    if (retiring !== undefined) {
+      this.#retiring = undefined
+      await this.#retire(retiring, meta, now)
+      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(id), previousIdHash: this.engine.idHash(retiring.id), reason: retiring.reason }))
+    }
+  }
+
+  /**
+   * The record a renewal replaced: kept readable for `renewalGrace` (requests already in flight with
+   * the old cookie keep working, read-only), or deleted. An express-session record is deleted.
+   */
+  async #retire(retiring: { key: string; reason: 'renewal' | 'migration'; data: SessionValues }, meta: SessionMeta, now: number): Promise<void> {
+    const grace = this.engine.policy.renewalGrace
+    if (retiring.reason === 'migration' || grace === 0) {
+      await this.engine.call('destroy', (store) => store.destroy(retiring.key))
+      return
+    }
+    const patch = { set: {}, unset: [], meta: { ...meta, retiredAt: now }, whole: retiring.data }
+    await this.engine.call('update', (store) => store.update(retiring.key, patch, Math.min(now + grace, meta.absoluteExpiresAt)))
   }
 
   async #update(set: SessionValues, unset: readonly string[], now: number, serialized?: Map<string, string>): Promise<void> {
@@ -464,7 +531,8 @@ export class RequestContext {
     }
     const userId = this.#userId
     const patch = { set, unset, meta: this.#meta, userId: userId === this.#record?.userId ? undefined : userId, whole }
-    const result = await this.engine.call('update', (store) => store.update(id, patch, expiresAt))
+    const key = this.#key as string
+    const result = await this.engine.call('update', (store) => store.update(key, patch, expiresAt))
     if (result !== 'ok') {
       // destroyed (or changed) by another request meanwhile: never resurrected, no cookie for it
       this.#gone = true
@@ -485,14 +553,14 @@ export class RequestContext {
     const session = this.#session
     const attrs = this.cookieAttributes
     if (session === null) {
-      if ((this.#destroyed || this.#endWork() !== undefined) && this.#cookieSeen) this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
+      if ((this.#destroyed || this.#endWork() !== undefined) && this.#cookieSeen) this.#clearCookie(attrs)
       return
     }
     if (!this.#stored && session === undefined) return
     const isNew = this.#presented === undefined || this.#id !== this.#presented.id
     const send = isNew ? this.#stored || this.#willCreate() : this.#reissue || this.engine.policy.rolling || (this.#isPersistent(attrs) && this.#expiryWillMove())
     if (send) this.#setSessionCookie(attrs)
-    else if ((this.#destroyed || this.#rotatedAway) && this.#cookieSeen) this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
+    else if ((this.#destroyed || this.#rotatedAway) && this.#cookieSeen) this.#clearCookie(attrs)
   }
 
   #isPersistent(attrs: CookieAttributes): boolean {
@@ -535,6 +603,13 @@ export class RequestContext {
 
   cookieSecure(attrs: CookieAttributes): boolean {
     return attrs.secure === 'auto' ? this.engine.isSecure(this.req) : attrs.secure
+  }
+
+  /** The clearing Set-Cookie after a destroy or a rotation away (R13), with `Clear-Site-Data` when configured (R19). */
+  #clearCookie(attrs: CookieAttributes): void {
+    this.#setCookie('', EXPIRED_COOKIE, attrs, 0)
+    const clearSiteData = this.engine.policy.clearSiteData
+    if (clearSiteData !== undefined && this.#destroyed && !this.res.hasHeader('Clear-Site-Data')) this.res.setHeader('Clear-Site-Data', clearSiteData)
   }
 
   #setCookie(value: string, expires: Date | undefined, attrs: CookieAttributes, maxAgeSeconds: number | undefined): void {

@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events'
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
+import { StoreUnavailableError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
+import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../compat/middleware.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
@@ -9,7 +12,7 @@ import { callStore } from './store-call.ts'
 
 /**
  * What one `session()` call shares across its requests: the frozen policy, the store, the event
- * emitter, and the keyed hash used in events.
+ * emitter, the keyed hashes used in events and bindings, and the circuit breaker.
  */
 export class Engine {
   readonly policy: Policy
@@ -17,17 +20,39 @@ export class Engine {
   readonly events = new EventEmitter()
   readonly #hashKey: Buffer
   storeReady = true
+  /** Consecutive store failures, and until when the breaker is open (epoch ms). */
+  #failures = 0
+  #openUntil = 0
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
     this.store = store
-    // a key for event hashes, derived from the signing secret and never used to sign anything
+    // a key for event hashes and bindings, derived from the signing secret and never used to sign anything
     this.#hashKey = createHmac('sha256', policy.secrets[0] as string).update('tessera-session event id hash').digest()
   }
 
   /** A keyed hash of an id, stable while the first secret is, safe to log (R25). */
   idHash(id: string): string {
     return createHmac('sha256', this.#hashKey).update(id).digest('base64url').slice(0, 22)
+  }
+
+  /** The key a session is stored under (R5); see `storeKeyOf`. */
+  storeKey(id: string): string {
+    return storeKeyOf(id)
+  }
+
+  /** The client-binding fingerprint of a request (R26), or undefined when binding is off. */
+  bindingOf(req: IncomingMessage): string | undefined {
+    const binding = this.policy.binding
+    if (binding === undefined) return undefined
+    const hmac = createHmac('sha256', this.#hashKey).update('binding|')
+    if (binding.userAgent) hmac.update(req.headers['user-agent'] ?? '')
+    hmac.update('|')
+    if (binding.ip !== false) {
+      const address = (req as { ip?: string }).ip ?? req.socket?.remoteAddress ?? ''
+      hmac.update(binding.ip === 'full' ? address : addressPrefix(address))
+    }
+    return hmac.digest('base64url').slice(0, 22)
   }
 
   /** Emits only when someone listens, building the payload only then. */
@@ -39,9 +64,56 @@ export class Engine {
     return isSecureRequest(req, this.policy.proxy)
   }
 
-  /** A store call with the policy's timeout; rejects at once while the store reported `disconnect`. */
+  /**
+   * A store call with the policy's timeout (R22). Fails at once while the store reported
+   * `disconnect`, or while the circuit breaker is open after repeated failures.
+   */
   call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
-    if (!this.storeReady) return callStore(operation, this.policy.storeTimeout, () => Promise.reject(new Error('store is disconnected')))
-    return callStore(operation, this.policy.storeTimeout, () => run(this.store))
+    const timeout = this.policy.storeTimeout
+    if (!this.storeReady) return callStore(operation, timeout, () => Promise.reject(new Error('store is disconnected')))
+    const breaker = this.policy.circuitBreaker
+    if (breaker === undefined) return callStore(operation, timeout, () => run(this.store))
+    if (Date.now() < this.#openUntil) {
+      return Promise.reject(new StoreUnavailableError(`store ${operation} skipped: the circuit breaker is open after ${breaker.failures} failures`))
+    }
+    return callStore(operation, timeout, () => run(this.store)).then(
+      (value) => {
+        this.#failures = 0
+        return value
+      },
+      (err: unknown) => {
+        if (++this.#failures >= breaker.failures) {
+          // open; after the cooldown calls go through again (half-open), and the first failure reopens it
+          this.#openUntil = Date.now() + breaker.cooldown
+          this.#failures = breaker.failures - 1
+        }
+        throw err
+      },
+    )
   }
+}
+
+/**
+ * The key a session id is stored under (R5): the id's first characters (the user tag of signed-in
+ * sessions, which stores use to co-locate a user's sessions) and a SHA-256 of the whole id, so that
+ * whoever reads the store does not learn the ids. Not keyed: a secret rotation must not move sessions.
+ */
+export function storeKeyOf(id: string): string {
+  return id.slice(0, USER_TAG_LENGTH) + createHash('sha256').update(id).digest('base64url')
+}
+
+/** IPv4 /24 or IPv6 /48: stable across the address changes of one network (NAT pools, privacy addresses). */
+function addressPrefix(address: string): string {
+  const mapped = address.startsWith('::ffff:') ? address.slice(7) : address
+  if (isIP(mapped) === 4) return mapped.split('.').slice(0, 3).join('.')
+  if (isIP(mapped) === 6) return expandIPv6(mapped).slice(0, 3).join(':')
+  return mapped
+}
+
+function expandIPv6(address: string): string[] {
+  const [head = '', tail] = address.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const missing = tail === undefined ? 0 : 8 - left.length - right.length
+  return [...left, ...Array(missing).fill('0'), ...right]
 }

@@ -1,4 +1,4 @@
-import { allCookieValues, tryDecode } from '../cookie-header.ts'
+import { allCookieValues, hasCaseVariant, tryDecode } from '../cookie-header.ts'
 import type { RejectReason } from '../events.ts'
 import { isWellFormedId, unsignLegacy, unsignV1, type Secret } from '../signing.ts'
 
@@ -10,6 +10,8 @@ export interface PresentedId {
   id: string
   /** Signed by a retired secret or in express-session's format: re-issue the cookie (R4). */
   reissue: boolean
+  /** `legacy`: an express-session cookie, whose session is stored under the raw id. */
+  format: 'v1' | 'legacy'
 }
 
 export type ReadResult = PresentedId | { rejected: RejectReason } | undefined
@@ -22,7 +24,10 @@ export type ReadResult = PresentedId | { rejected: RejectReason } | undefined
 export function readSessionId(header: string | undefined, name: string, secrets: readonly Secret[]): ReadResult {
   if (header === undefined || header.length === 0) return undefined
   const values = allCookieValues(header, name, 2)
-  if (values.length === 0) return undefined
+  if (values.length === 0) {
+    // browsers match __Host-/__Secure- case-insensitively: `__host-sid` is an attempt to slip past the prefix rules
+    return name.startsWith('__') && hasCaseVariant(header, name) ? { rejected: 'prefix' } : undefined
+  }
   if (values.length > 1) return { rejected: 'duplicate' }
   const raw = values[0] as string
   if (raw.length === 0) return { rejected: 'malformed' }
@@ -31,7 +36,7 @@ export function readSessionId(header: string | undefined, name: string, secrets:
   if (raw.startsWith('v1.')) {
     const verified = unsignV1(raw, name, secrets)
     if (typeof verified === 'string') return { rejected: verified }
-    return { id: verified.id, reissue: verified.secretIndex !== 0 }
+    return { id: verified.id, reissue: verified.secretIndex !== 0, format: 'v1' }
   }
   // an express-session cookie (`s:<id>.<sig>`, URL-encoded), read so that a migration keeps users logged in
   let value = raw
@@ -43,6 +48,6 @@ export function readSessionId(header: string | undefined, name: string, secrets:
   // express-session's own ids are 32 base64url characters; custom genid output may be anything it signed
   if (verified.value.length === 0 || verified.value.length > 256) return { rejected: 'malformed' }
   // an id the v1 format cannot carry (a custom genid's) keeps the legacy format: re-issued only to re-sign it with the first secret
-  return { id: verified.value, reissue: isWellFormedId(verified.value) || verified.secretIndex !== 0 }
+  return { id: verified.value, reissue: isWellFormedId(verified.value) || verified.secretIndex !== 0, format: 'legacy' }
 }
 

@@ -21,6 +21,10 @@ export interface SessionMeta {
   cookieMaxAge?: number | null
   /** Keyed hash of the client binding (R26), when a binding policy is on. */
   binding?: string
+  /** Epoch ms the id was last renewed (renewal rotation keeps the data and the absolute deadline). */
+  renewedAt?: number
+  /** Epoch ms this id was replaced by a renewal: it still reads during the grace period, never writes. */
+  retiredAt?: number
 }
 
 /** A session as a store returns it. */
