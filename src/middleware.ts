@@ -217,6 +217,8 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     const meta = record.meta
     if (meta !== null && (now >= meta.absoluteExpiresAt || now >= meta.createdAt + policy.absoluteTimeout)) return 'absolute'
     if (record.expiresAt <= now) return 'idle'
+    // a record a renewal replaced reads for the grace period only: the read's slide must not extend it
+    if (meta?.retiredAt !== undefined && now >= meta.retiredAt + policy.renewalGrace) return 'idle'
     if (meta !== null && record.expiresAt < meta.absoluteExpiresAt) {
       // the idle window may have been shortened since the record was written
       const lastSeen = record.expiresAt - (meta.cookieMaxAge ?? meta.idleTimeout)

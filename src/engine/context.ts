@@ -248,6 +248,8 @@ export class RequestContext {
   /** Writes the session now instead of at the end of the response. */
   async save(): Promise<void> {
     this.#requireSession('save')
+    // a read-only request (the option, a retired id in its renewal grace, a failed read served anonymously) never writes
+    if (this.readOnly) return
     await this.#afterWrites(() => this.#pendingWrite())
   }
 
@@ -269,10 +271,20 @@ export class RequestContext {
   /** Replaces the session with its stored copy. */
   async reload(): Promise<void> {
     this.#requireSession('reload')
-    if (!this.#stored) throw new SessionGoneError('failed to load session: it was never saved')
-    const key = this.#key as string
+    // a renewal or migration of this request has not stored the new id yet: the stored copy is under the old one
+    const retiring = this.#stored ? undefined : this.#retiring
+    if (!this.#stored && retiring === undefined) throw new SessionGoneError('failed to load session: it was never saved')
+    const key = retiring?.key ?? (this.#key as string)
     const record = await this.engine.call('get', (store) => store.get(key))
     if (record === null) throw new SessionGoneError('failed to load session: it was destroyed or has expired')
+    if (retiring !== undefined) {
+      // all of it goes to the new id: the baseline stays empty, the renewal's metadata is kept
+      retiring.data = record.data
+      this.#record = record
+      this.#userId = record.userId
+      this.#session = this.#build(record.data)
+      return
+    }
     this.#record = record
     this.#meta = record.meta ?? this.#meta
     this.#userId = record.userId
@@ -285,15 +297,20 @@ export class RequestContext {
   async destroy(reason: 'destroy' | 'revoked' = 'destroy'): Promise<void> {
     const id = this.#id
     const key = this.#key
-    const wasStored = this.#stored
+    const wasStored = this.#stored && id !== undefined && key !== undefined
+    // a renewal or migration of this request has not stored the new id yet: the session still lives under the old one
+    const retiring = this.#retiring
+    this.#retiring = undefined
     this.#session = null
     this.#record = null
     this.#stored = false
     this.#destroyed = true
     // R24: a logout on an anonymous client touches no store
-    if (wasStored && id !== undefined && key !== undefined) {
-      await this.engine.call('destroy', (store) => store.destroy(key))
-      this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason }))
+    if (wasStored) await this.engine.call('destroy', (store) => store.destroy(key as string))
+    if (retiring !== undefined) await this.engine.call('destroy', (store) => store.destroy(retiring.key))
+    if (wasStored || retiring !== undefined) {
+      const ended = wasStored ? (id as string) : (retiring as { id: string }).id
+      this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(ended), reason }))
     }
   }
 
@@ -315,23 +332,27 @@ export class RequestContext {
     const oldId = this.#id
     const oldKey = this.#key
     const wasStored = this.#stored && oldId !== undefined && oldKey !== undefined
+    // a renewal or migration this request had scheduled is moot, but the session it would have moved
+    // still lives under the id the client sent: that record goes too
+    const retiring = this.#retiring
+    this.#retiring = undefined
     if (wasStored) await this.engine.call('destroy', (store) => store.destroy(oldKey as string))
+    if (retiring !== undefined) await this.engine.call('destroy', (store) => store.destroy(retiring.key))
     const now = Date.now()
     const policy = this.engine.policy
     const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
     if (reason === 'login') meta.authTime = now
     this.#record = null
-    // a renewal this request had scheduled is moot: the session it would have carried is gone
-    this.#retiring = undefined
-    if (wasStored || this.#destroyed) this.#rotatedAway = true
+    if (wasStored || retiring !== undefined || this.#destroyed) this.#rotatedAway = true
     this.#destroyed = false
     this.#startNew(meta, userId)
     this.#userId = userId ?? null
     const session = this.#session as ManagedSession
     for (const key of Object.keys(carried)) session[key] = carried[key]
-    if (wasStored) {
+    if (wasStored || retiring !== undefined) {
       const newId = this.#id as string
-      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(newId), previousIdHash: this.engine.idHash(oldId as string), reason }))
+      const previousId = wasStored ? (oldId as string) : (retiring as { id: string }).id
+      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(newId), previousIdHash: this.engine.idHash(previousId), reason }))
     }
   }
 
@@ -385,12 +406,15 @@ export class RequestContext {
   #endWork(): (() => Promise<void>) | undefined {
     if (this.#failed || this.readOnly) return undefined
     if (this.#session === null) {
-      if (this.#destroyed || !this.#stored || !this.engine.policy.unsetDestroy) return undefined
-      const id = this.#id as string
-      const key = this.#key as string
+      // a renewal or migration of this request has not stored the new id yet: the session still lives under the old one
+      const retiring = this.#retiring
+      if (this.#destroyed || (!this.#stored && retiring === undefined) || !this.engine.policy.unsetDestroy) return undefined
+      const id = this.#stored ? (this.#id as string) : (retiring as { id: string }).id
+      const key = this.#stored ? (this.#key as string) : (retiring as { key: string }).key
       return async () => {
         this.#stored = false
         this.#destroyed = true
+        this.#retiring = undefined
         await this.engine.call('destroy', (store) => store.destroy(key))
         this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason: 'unset' }))
       }

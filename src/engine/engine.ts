@@ -50,7 +50,7 @@ export class Engine {
     hmac.update('|')
     if (binding.ip !== false) {
       const address = (req as { ip?: string }).ip ?? req.socket?.remoteAddress ?? ''
-      hmac.update(binding.ip === 'full' ? address : addressPrefix(address))
+      hmac.update(binding.ip === 'full' ? canonicalAddress(address) : addressPrefix(address))
     }
     return hmac.digest('base64url').slice(0, 22)
   }
@@ -104,10 +104,17 @@ export function storeKeyOf(id: string): string {
 
 /** IPv4 /24 or IPv6 /48: stable across the address changes of one network (NAT pools, privacy addresses). */
 function addressPrefix(address: string): string {
-  const mapped = address.startsWith('::ffff:') ? address.slice(7) : address
-  if (isIP(mapped) === 4) return mapped.split('.').slice(0, 3).join('.')
-  if (isIP(mapped) === 6) return expandIPv6(mapped).slice(0, 3).join(':')
-  return mapped
+  const canonical = canonicalAddress(address)
+  if (isIP(canonical) === 4) return canonical.split('.').slice(0, 3).join('.')
+  if (isIP(canonical) === 6) return canonical.split(':').slice(0, 3).join(':')
+  return canonical
+}
+
+/** One spelling per address: an IPv4-mapped IPv6 address as IPv4; IPv6 expanded, in lower case, without leading zeros. */
+function canonicalAddress(address: string): string {
+  const lower = address.toLowerCase()
+  const mapped = lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower
+  return isIP(mapped) === 6 ? expandIPv6(mapped).join(':') : mapped
 }
 
 function expandIPv6(address: string): string[] {
@@ -115,5 +122,5 @@ function expandIPv6(address: string): string[] {
   const left = head ? head.split(':') : []
   const right = tail ? tail.split(':') : []
   const missing = tail === undefined ? 0 : 8 - left.length - right.length
-  return [...left, ...Array(missing).fill('0'), ...right]
+  return [...left, ...Array<string>(missing).fill('0'), ...right].map((group) => (/^[0-9a-f]{1,4}$/.test(group) ? parseInt(group, 16).toString(16) : group))
 }

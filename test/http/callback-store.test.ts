@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidOptionError } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, require, serve, sessionCookie, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, require, serve, sessionCookie, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -49,11 +49,11 @@ describe('store', () => {
           const store = new expressSession.MemoryStore()
           const { server } = await storeApp(host, store)
           const login = await server.request('/login')
-          const id = idOf(login)
+          const key = storeKeyOf(idOf(login))
           const cookie = cookiePair(login)
-          assert.deepEqual(Object.keys(sessionsOf(store)), [id])
-          assert.equal(sessionsOf(store)[id].user, 'ann', 'stored as a whole object with the data at the top level')
-          assert.ok(sessionsOf(store)[id].cookie.expires, 'with a cookie whose expires express-session stores check')
+          assert.deepEqual(Object.keys(sessionsOf(store)), [key])
+          assert.equal(sessionsOf(store)[key].user, 'ann', 'stored as a whole object with the data at the top level')
+          assert.ok(sessionsOf(store)[key].cookie.expires, 'with a cookie whose expires express-session stores check')
 
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: 'ann', cart: ['apple'] })
           assert.equal((await server.request('/add', { cookie })).body, 'added')

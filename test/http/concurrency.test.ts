@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, delay, gate, handle, idOf, recordEvents, serve, sessionCookie, spyOn, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, delay, gate, handle, idOf, peek, recordEvents, serve, sessionCookie, spyOn, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -41,7 +41,7 @@ describe('concurrent requests on one session', () => {
             'every request succeeded',
           )
           assert.ok(mostInFlight > 1, `the requests overlapped (at most ${mostInFlight} at once)`)
-          const stored = await spy.store.get(idOf(start))
+          const stored = await peek(spy.store, idOf(start))
           const expected: Record<string, unknown> = { started: true }
           for (let i = 0; i < 50; i++) expected['k' + i] = i
           assert.deepEqual({ ...stored?.data }, expected)
@@ -101,7 +101,7 @@ describe('concurrent requests on one session', () => {
           assert.equal(updates[0]?.result, 'gone')
           assert.deepEqual(events.conflict.map((e) => e.result), ['gone'])
           assert.equal(spy.count('create'), 0, 'never recreated')
-          assert.equal(await spy.store.get(id), null)
+          assert.equal(await peek(spy.store, id), null)
           assert.equal((await server.request('/me', { cookie })).body, 'anonymous')
         })
       })

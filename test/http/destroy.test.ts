@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { type SessionOptions } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -42,7 +42,7 @@ describe('destroy()', () => {
           assert.equal(cleared?.value, '')
           assert.equal(cleared?.attributes['max-age'], '0')
           assert.equal(cleared?.attributes.expires, new Date(0).toUTCString())
-          assert.equal(await spy.store.get(id), null)
+          assert.equal(await peek(spy.store, id), null)
           assert.equal(events.destroyed.length, 1)
           assert.equal(events.destroyed[0].reason, 'destroy')
           assert.equal((await server.request('/me', { cookie })).body, 'anonymous')

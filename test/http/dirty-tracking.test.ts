@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, idOf, peek, serve, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -71,10 +71,10 @@ describe('dirty tracking', () => {
           await server.request('/push', { cookie })
           const [update] = spy.of('update')
           assert.ok(update, 'one update')
-          assert.equal(update.args[0], id)
+          assert.equal(update.args[0], storeKeyOf(id))
           assert.deepEqual({ ...update.args[1].set }, { cart: ['apple', 'pear'] })
           assert.deepEqual(update.args[1].unset, [])
-          assert.deepEqual({ ...(await spy.store.get(id))?.data }, { user: 'ann', cart: ['apple', 'pear'], theme: { color: 'dark' } })
+          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann', cart: ['apple', 'pear'], theme: { color: 'dark' } })
         })
 
         it('writes the whole top-level key of a deeper mutation, and nothing else', async () => {
@@ -92,7 +92,7 @@ describe('dirty tracking', () => {
           const [update] = spy.of('update')
           assert.deepEqual({ ...update?.args[1].set }, {})
           assert.deepEqual(update?.args[1].unset, ['theme'])
-          assert.deepEqual({ ...(await spy.store.get(id))?.data }, { user: 'ann', cart: ['apple'] })
+          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann', cart: ['apple'] })
         })
 
         it('treats a key set to undefined as deleted (JSON has no undefined)', async () => {
@@ -106,7 +106,7 @@ describe('dirty tracking', () => {
         it('keeps every change (field-level writes)', async () => {
           const { server, spy, cookie, id } = await cartApp(host)
           await Promise.all([server.request('/push', { cookie }), server.request('/nested', { cookie })])
-          assert.deepEqual({ ...(await spy.store.get(id))?.data }, { user: 'ann', cart: ['apple', 'pear'], theme: { color: 'light' } })
+          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann', cart: ['apple', 'pear'], theme: { color: 'light' } })
         })
       })
     })

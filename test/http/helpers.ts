@@ -10,9 +10,10 @@ import { createRequire } from 'node:module'
 import type { TestContext } from 'node:test'
 import express5 from 'express'
 import { MemoryStore, type SessionHandler, type SessionMeta, type SessionStore } from '../../src/index.ts'
-import { kContractStore } from '../../src/stores/contract.ts'
+import { kContractStore, type StoredSession } from '../../src/stores/contract.ts'
+import { storeKeyOf } from '../../src/engine/engine.ts'
 import { parseSetCookie, type ParsedSetCookie } from '../support/set-cookie.ts'
-export { parseSetCookie, type ParsedSetCookie }
+export { parseSetCookie, type ParsedSetCookie, storeKeyOf }
 
 export const require = createRequire(import.meta.url)
 
@@ -192,6 +193,14 @@ export function memoryStore(options?: ConstructorParameters<typeof MemoryStore>[
   return store
 }
 
+/**
+ * The stored record of the session `id`, or null: the main entry stores a session under
+ * `storeKeyOf(id)`, never under its id (R5). Read without going through a spy and without sliding it.
+ */
+export function peek(store: MemoryStore, id: string): Promise<StoredSession | null> {
+  return MemoryStore.prototype.get.call(store, storeKeyOf(id))
+}
+
 /** Registers any store for `cleanup()`. */
 export function track<T extends { close?: () => Promise<void> }>(store: T): T {
   openStores.add(store)
@@ -245,12 +254,16 @@ export interface FaultStore {
   inner: MemoryStore
   /** Set a method to 'reject' (an Error) or 'hang' (never settles); undefined passes through. */
   faults: Partial<Record<'get' | 'create' | 'update' | 'touch' | 'destroy', Fault>>
+  /** How many times each method was called, failing or not. */
+  calls: Record<'get' | 'create' | 'update' | 'touch' | 'destroy', number>
 }
 
 /** A contract store over a MemoryStore whose methods can be made to reject or never answer. */
 export function faultStore(inner: MemoryStore = memoryStore()): FaultStore {
   const faults: FaultStore['faults'] = {}
+  const calls: FaultStore['calls'] = { get: 0, create: 0, update: 0, touch: 0, destroy: 0 }
   const run = <T>(method: keyof FaultStore['faults'], call: () => Promise<T>): Promise<T> => {
+    calls[method]++
     const fault = faults[method]
     if (fault === 'reject') return Promise.reject(new Error(`fault store: ${method} failed`))
     if (fault === 'hang') return new Promise<T>(() => {})
@@ -264,7 +277,7 @@ export function faultStore(inner: MemoryStore = memoryStore()): FaultStore {
     touch: (id, expiresAt) => run('touch', () => inner.touch(id, expiresAt)),
     destroy: (id) => run('destroy', () => inner.destroy(id)),
   }
-  return { store, inner, faults }
+  return { store, inner, faults, calls }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, idOf, peek, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -54,7 +54,7 @@ describe('session values', () => {
             const login = await server.request('/login')
             const reply = await server.request(path, { cookie: cookiePair(login), timeout: 2000 })
             assert.equal(reply.status, 500)
-            assert.deepEqual({ ...(await spy.store.get(idOf(login)))?.data }, { user: 'ann' })
+            assert.deepEqual({ ...(await peek(spy.store, idOf(login)))?.data }, { user: 'ann' })
           })
         })
       }

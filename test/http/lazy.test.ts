@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, V1_VALUE, cleanup, idOf, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, V1_VALUE, cleanup, idOf, peek, serve, sessionCookie, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -68,8 +68,8 @@ describe('lazy sessions', () => {
             spy.calls.map((c) => c.method),
             ['create'],
           )
-          assert.equal(spy.of('create')[0]?.args[0], idOf(reply))
-          assert.deepEqual({ ...(await spy.store.get(idOf(reply)))?.data }, { views: 1 })
+          assert.equal(spy.of('create')[0]?.args[0], storeKeyOf(idOf(reply)))
+          assert.deepEqual({ ...(await peek(spy.store, idOf(reply)))?.data }, { views: 1 })
         })
       })
 

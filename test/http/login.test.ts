@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidSessionStateError } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, recordEvents, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, recordEvents, serve, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -31,7 +31,7 @@ async function loginApp(host: Host) {
       '/devices',
       handle(async (req, res) => {
         const sessions = await middleware.listUserSessions(req.query.user)
-        res.json(sessions.map((s) => s.id).sort())
+        res.json(sessions.map((s) => s.handle).sort())
       }),
     )
     app.get(
@@ -64,8 +64,8 @@ describe('login()', () => {
           assert.equal(before, idOf(seed))
           assert.notEqual(after, before)
           assert.equal(idOf(reply), after)
-          assert.equal(await spy.store.get(before), null)
-          const stored = await spy.store.get(after)
+          assert.equal(await peek(spy.store, before), null)
+          const stored = await peek(spy.store, after)
           assert.deepEqual({ ...stored?.data }, { cart: ['apple'], theme: 'dark', name: 'Ann' })
           assert.equal(stored?.userId, 'u1')
           assert.equal(typeof stored?.meta?.authTime, 'number')
@@ -84,10 +84,10 @@ describe('login()', () => {
           const reply = await server.request('/login/u1')
           const { after } = JSON.parse(reply.body)
           assert.equal(idOf(reply), after)
-          assert.equal((await spy.store.get(after))?.userId, 'u1')
+          assert.equal((await peek(spy.store, after))?.userId, 'u1')
           assert.deepEqual(
-            (await middleware.listUserSessions('u1')).map((s) => s.id),
-            [after],
+            (await middleware.listUserSessions('u1')).map((s) => s.handle),
+            [storeKeyOf(after)],
           )
         })
       })
@@ -108,17 +108,66 @@ describe('login()', () => {
           const phone = await server.request('/login/u1?name=phone')
           const laptop = await server.request('/login/u1?name=laptop')
           const other = await server.request('/login/u2?name=other')
-          const ids = [idOf(phone), idOf(laptop)].sort()
+          // handles, not ids: the store key of each (R5)
+          const handles = [storeKeyOf(idOf(phone)), storeKeyOf(idOf(laptop))].sort()
 
           const listed = await server.request('/devices?user=u1', { cookie: cookiePair(laptop) })
-          assert.deepEqual(JSON.parse(listed.body), ids)
+          assert.deepEqual(JSON.parse(listed.body), handles)
 
           const revoke = await server.request('/revoke-others?user=u1', { cookie: cookiePair(laptop) })
           assert.deepEqual(JSON.parse(revoke.body), { revoked: 1 })
-          assert.deepEqual(JSON.parse((await server.request('/devices?user=u1')).body), [idOf(laptop)])
+          assert.deepEqual(JSON.parse((await server.request('/devices?user=u1')).body), [storeKeyOf(idOf(laptop))])
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(phone) })).body), {})
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(laptop) })).body), { name: 'laptop' })
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(other) })).body), { name: 'other' })
+        })
+
+        it('list opaque handles (never ids) with the current one marked, its dates and its sign-in time', async () => {
+          const { server, middleware } = await loginApp(host)
+          const phone = await server.request('/login/u1?name=phone')
+          const laptop = await server.request('/login/u1?name=laptop')
+          const listed = await middleware.listUserSessions('u1', { currentId: idOf(laptop) })
+          assert.equal(listed.length, 2)
+          const json = JSON.stringify(listed)
+          assert.ok(!json.includes(idOf(phone)) && !json.includes(idOf(laptop)), 'no session id in the listing')
+          const byHandle = new Map(listed.map((s) => [s.handle, s]))
+          assert.equal(byHandle.get(storeKeyOf(idOf(laptop)))?.current, true)
+          assert.equal(byHandle.get(storeKeyOf(idOf(phone)))?.current, false)
+          for (const s of listed) {
+            assert.deepEqual(Object.keys(s).sort(), ['authTime', 'createdAt', 'current', 'expiresAt', 'handle'])
+            assert.equal(typeof s.expiresAt, 'number')
+            assert.equal(typeof s.createdAt, 'number')
+            assert.equal(typeof s.authTime, 'number')
+          }
+          // without currentId, none is current
+          assert.deepEqual(
+            (await middleware.listUserSessions('u1')).map((s) => s.current),
+            [false, false],
+          )
+        })
+
+        it('revokeUserSession ends one session by its handle, and only when it is that user’s', async () => {
+          const { server, middleware } = await loginApp(host)
+          const phone = await server.request('/login/u1?name=phone')
+          const laptop = await server.request('/login/u1?name=laptop')
+          const other = await server.request('/login/u2?name=other')
+          const phoneHandle = storeKeyOf(idOf(phone))
+          const otherHandle = (await middleware.listUserSessions('u2'))[0]?.handle as string
+
+          assert.equal(await middleware.revokeUserSession('u1', otherHandle), false, "another user's handle")
+          assert.equal(await middleware.revokeUserSession('u2', phoneHandle), false, 'a handle of u1 under u2')
+          assert.equal(await middleware.revokeUserSession('u1', idOf(phone)), false, 'an id is not a handle')
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(other) })).body), { name: 'other' })
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(phone) })).body), { name: 'phone' })
+
+          assert.equal(await middleware.revokeUserSession('u1', phoneHandle), true)
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(phone) })).body), {})
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(laptop) })).body), { name: 'laptop' })
+          assert.deepEqual(
+            (await middleware.listUserSessions('u1')).map((s) => s.handle),
+            [storeKeyOf(idOf(laptop))],
+          )
+          assert.equal(await middleware.revokeUserSession('u1', phoneHandle), false, 'already gone')
         })
       })
     })

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, serve, sessionCookie, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -41,7 +41,7 @@ async function methodsApp(host: Host, form: Form) {
         req.session.count = 1
         const session = req.session
         const { err, returned } = await call(req, 'save', form)
-        const stored = await spy.store.get(req.sessionID)
+        const stored = await peek(spy.store, req.sessionID)
         req.session.after = true
         res.json({ err: err?.code ?? null, returnedSession: returned === session, storedBeforeResponse: { ...stored?.data } })
       }),
@@ -66,7 +66,7 @@ async function methodsApp(host: Host, form: Form) {
       '/reload',
       handle(async (req, res) => {
         req.session.count = 99
-        await spy.store.update(req.sessionID, { set: { count: 2 }, unset: [], whole: { count: 2 } }, Date.now() + 60_000)
+        await spy.store.update(storeKeyOf(req.sessionID), { set: { count: 2 }, unset: [], whole: { count: 2 } }, Date.now() + 60_000)
         const { err } = await call(req, 'reload', form)
         res.json({ err: err?.code ?? null, count: req.session.count })
       }),
@@ -111,7 +111,7 @@ describe('session methods', () => {
             assert.equal(body.err, null)
             assert.deepEqual(body.storedBeforeResponse, { count: 1 })
             if (form === 'callback') assert.equal(body.returnedSession, true, 'the callback form returns the session')
-            assert.deepEqual({ ...(await spy.store.get(idOf(reply)))?.data }, { count: 1, after: true })
+            assert.deepEqual({ ...(await peek(spy.store, idOf(reply)))?.data }, { count: 1, after: true })
             assert.equal(spy.count('create'), 1)
           })
 
@@ -121,7 +121,7 @@ describe('session methods', () => {
             assert.equal(reply.status, 200)
             assert.deepEqual(server.errors, [])
             assert.equal(spy.count('create'), 1)
-            assert.deepEqual({ ...(await spy.store.get(idOf(reply)))?.data }, { count: 1, later: true })
+            assert.deepEqual({ ...(await peek(spy.store, idOf(reply)))?.data }, { count: 1, later: true })
           })
 
           it('save() of a new session, with nothing changed after it: one create and no other write', async () => {
@@ -152,7 +152,7 @@ describe('session methods', () => {
             const seed = await server.request('/seed')
             const reply = await server.request('/destroy', { cookie: cookiePair(seed) })
             assert.deepEqual(JSON.parse(reply.body), { err: null, session: null })
-            assert.equal(await spy.store.get(idOf(seed)), null)
+            assert.equal(await peek(spy.store, idOf(seed)), null)
             assert.equal(sessionCookie(reply)?.attributes['max-age'], '0')
           })
 
@@ -166,8 +166,8 @@ describe('session methods', () => {
             assert.notEqual(body.after, body.before)
             assert.equal(body.count, null)
             assert.equal(idOf(reply), body.after)
-            assert.equal(await spy.store.get(body.before), null)
-            assert.deepEqual({ ...(await spy.store.get(body.after))?.data }, { fresh: true })
+            assert.equal(await peek(spy.store, body.before), null)
+            assert.deepEqual({ ...(await peek(spy.store, body.after))?.data }, { fresh: true })
           })
         })
       }

@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { toCallbackStore, type MemoryStore } from '../../src/index.ts'
 import { signV1 } from '../../src/signing.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, memoryStore, require, serve, sessionCookie, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, handle, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -32,33 +32,67 @@ async function legacyApp(host: Host, shared: MemoryStore) {
 }
 
 async function mainApp(host: Host, shared: MemoryStore) {
-  return serve(host, (app) => {
-    app.use(session({ secret: SECRET, name: 'connect.sid', store: shared }))
+  const middleware = session({ secret: SECRET, name: 'connect.sid', store: shared })
+  const events = recordEvents(middleware, ['rotated'])
+  const server = await serve(host, (app) => {
+    app.use(middleware)
     routes(app)
+    app.get(
+      '/logout',
+      handle(async (req, res) => {
+        await req.session.destroy()
+        res.send('out')
+      }),
+    )
+    app.get(
+      '/signin',
+      handle(async (req, res) => {
+        await req.session.login('u1', { keep: ['cart'] })
+        res.send('signed in')
+      }),
+    )
   })
+  return Object.assign(server, { events })
+}
+
+/** The id inside express-session's cookie (`s:<id>.<signature>`, URL-encoded). */
+function legacyIdOf(reply: Reply): string {
+  return decodeURIComponent(sessionCookie(reply, 'connect.sid')?.value ?? '').slice(2).split('.')[0] as string
 }
 
 describe('migration from express-session', () => {
   for (const host of HOSTS) {
     describe(host.name, () => {
       describe('when the main entry shares the store, the secret and the cookie name', () => {
-        it("keeps the user logged in and re-issues the cookie in the v1 format", async () => {
+        it('keeps the user logged in and moves the session to a new id, in the v1 format, under a hashed key', async () => {
           const shared = memoryStore()
           const legacy = await legacyApp(host, shared)
           const login = await legacy.request('/login')
           const legacyCookie = sessionCookie(login, 'connect.sid')
           assert.ok(legacyCookie, 'express-session set its cookie')
           assert.match(decodeURIComponent(legacyCookie.value), /^s:[^.]+\..+$/)
-          const id = decodeURIComponent(legacyCookie.value).slice(2).split('.')[0] as string
+          const id = legacyIdOf(login)
+          // express-session stores under the raw id
+          assert.equal((await shared.get(id))?.data.user, 'ann')
 
           const main = await mainApp(host, shared)
           const first = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(first.body), { user: 'ann', cart: ['apple'] })
           const reissued = sessionCookie(first, 'connect.sid')
-          assert.ok(reissued, 'the first main-entry response re-issues the cookie')
-          // express-session's ids are 32 characters; they are kept
-          assert.match(reissued.value, /^v1\.[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/)
-          assert.equal(reissued.value, signV1(id, 'connect.sid', SECRET), 'same id, v1 MAC')
+          assert.ok(reissued, 'the first main-entry response sets the new cookie')
+          assert.match(reissued.value, V1_VALUE)
+          const newId = idOf(first, 'connect.sid')
+          assert.notEqual(newId, id, 'a new id: the express-session id is not kept')
+          assert.equal(reissued.value, signV1(newId, 'connect.sid', SECRET), 'v1 MAC for the cookie name')
+          assert.equal(await shared.get(id), null, 'the express-session record is deleted')
+          const moved = await peek(shared, newId)
+          assert.deepEqual({ ...moved?.data }, { user: 'ann', cart: ['apple'] }, 'its data moved to the new id')
+          assert.equal(await shared.get(newId), null, 'stored under the hash of the new id, not under the id')
+          assert.deepEqual(
+            main.events.rotated.map((e) => e.reason),
+            ['migration'],
+          )
+          assert.notEqual(main.events.rotated[0].idHash, main.events.rotated[0].previousIdHash)
 
           // from now on the v1 cookie works, and nothing is re-issued again
           const cookie = cookiePair(first, 'connect.sid')
@@ -66,17 +100,58 @@ describe('migration from express-session', () => {
           const me = await main.request('/me', { cookie })
           assert.deepEqual(JSON.parse(me.body), { user: 'ann', cart: ['apple', 'pear'] })
           assert.deepEqual(me.cookies, [])
+          assert.equal(main.events.rotated.length, 1, 'moved once')
+
+          // the express-session cookie names nothing any more: no session, and nothing new is stored
+          const stale = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          assert.deepEqual(JSON.parse(stale.body), { user: null, cart: null })
+          assert.deepEqual(stale.cookies, [], 'no new session for the old cookie')
+          assert.equal(await shared.length(), 1)
         })
 
         it('gives the migrated session server-side deadlines (metadata) on its first main-entry response', async () => {
           const shared = memoryStore()
           const login = await (await legacyApp(host, shared)).request('/login')
-          const id = decodeURIComponent(sessionCookie(login, 'connect.sid')?.value ?? '').slice(2).split('.')[0] as string
+          const id = legacyIdOf(login)
           assert.equal((await shared.get(id))?.meta, null, 'express-session stored no metadata')
           const main = await mainApp(host, shared)
-          await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
-          const meta = (await shared.get(id))?.meta
+          const first = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          const meta = (await peek(shared, idOf(first, 'connect.sid')))?.meta
           assert.ok(meta && meta.absoluteExpiresAt > Date.now(), 'an absolute deadline was recorded')
+        })
+
+        it('a logout on the first main-entry request deletes the express-session record', async () => {
+          const shared = memoryStore()
+          const login = await (await legacyApp(host, shared)).request('/login')
+          const id = legacyIdOf(login)
+          const main = await mainApp(host, shared)
+          const logout = await main.request('/logout', { cookie: cookiePair(login, 'connect.sid') })
+          assert.equal(logout.body, 'out')
+          assert.equal(sessionCookie(logout, 'connect.sid')?.attributes['max-age'], '0')
+          assert.equal(await shared.get(id), null, 'the express-session record is deleted')
+          assert.equal(await shared.length(), 0, 'and no new record was stored')
+          const me = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          assert.deepEqual(JSON.parse(me.body), { user: null, cart: null })
+        })
+
+        it('a login() on the first main-entry request deletes the express-session record', async () => {
+          const shared = memoryStore()
+          const login = await (await legacyApp(host, shared)).request('/login')
+          const id = legacyIdOf(login)
+          const main = await mainApp(host, shared)
+          const signin = await main.request('/signin', { cookie: cookiePair(login, 'connect.sid') })
+          assert.equal(signin.body, 'signed in')
+          assert.equal(await shared.get(id), null, 'the express-session record is deleted')
+          const stored = await peek(shared, idOf(signin, 'connect.sid'))
+          assert.deepEqual({ ...stored?.data }, { cart: ['apple'] })
+          assert.equal(stored?.userId, 'u1')
+          assert.equal(await shared.length(), 1)
+          assert.deepEqual(
+            main.events.rotated.map((e) => e.reason),
+            ['login'],
+          )
+          const stale = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          assert.deepEqual(JSON.parse(stale.body), { user: null, cart: null })
         })
 
         it('still rejects an express-session cookie signed with another secret', async () => {
@@ -109,6 +184,11 @@ describe('migration from express-session', () => {
             assert.deepEqual(JSON.parse(me.body), { user: 'ann', cart: ['apple'] }, `request ${i + 1}`)
             if (sessionCookie(me, 'connect.sid')) cookie = cookiePair(me, 'connect.sid')
           }
+          // not moved: the legacy cookie format and the raw key are kept
+          assert.match(decodeURIComponent(cookie), /^connect\.sid=s:user:1\./)
+          assert.equal((await shared.get('user:1'))?.data.user, 'ann')
+          assert.equal(await peek(shared, 'user:1'), null)
+          assert.deepEqual(main.events.rotated, [])
         })
       })
 
@@ -120,7 +200,8 @@ describe('migration from express-session', () => {
           const id = idOf(login, 'connect.sid')
           const legacy = await legacyApp(host, shared)
           const signature = require('express-session/node_modules/cookie-signature') as { sign(v: string, s: string): string }
-          const me = await legacy.request('/me', { cookie: `connect.sid=${encodeURIComponent('s:' + signature.sign(id, SECRET))}` })
+          // the record is stored under the hash of the id (R5): express-session finds it under that key
+          const me = await legacy.request('/me', { cookie: `connect.sid=${encodeURIComponent('s:' + signature.sign(storeKeyOf(id), SECRET))}` })
           assert.deepEqual(JSON.parse(me.body), { user: 'ann', cart: ['apple'] })
         })
       })

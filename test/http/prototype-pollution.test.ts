@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import session, { toCallbackStore } from '../../src/index.ts'
 import { signV1 } from '../../src/signing.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, memoryStore, require, serve, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, idOf, memoryStore, peek, require, serve, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(() => {
   // belt and braces: a failure here must not leak into the next test
@@ -63,7 +63,7 @@ describe('prototype pollution', () => {
           const now = Date.now()
           const data = JSON.parse(HOSTILE_JSON)
           assert.ok(Object.hasOwn(data, '__proto__'), 'the injected data really has an own __proto__ key')
-          await store.create(id, { data, meta: { createdAt: now, absoluteExpiresAt: now + 3_600_000, idleTimeout: 1_800_000 }, userId: null, expiresAt: now + 60_000 })
+          await store.create(storeKeyOf(id), { data, meta: { createdAt: now, absoluteExpiresAt: now + 3_600_000, idleTimeout: 1_800_000 }, userId: null, expiresAt: now + 60_000 })
 
           const reply = await server.request('/inspect', { cookie: `sid=${signV1(id, 'sid', SECRET)}` })
           assert.equal(reply.status, 200)
@@ -106,7 +106,7 @@ describe('prototype pollution', () => {
           const after = JSON.parse(me.body)
           assert.equal(after.polluted, false)
           assert.deepEqual(after.keys.filter((k: string) => k !== 'prototype'), ['ok'])
-          assert.equal((await store.get(idOf(reply)))?.data.ok, 1)
+          assert.equal((await peek(store, idOf(reply)))?.data.ok, 1)
           assert.equal(polluted(), false)
         })
       })

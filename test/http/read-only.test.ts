@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import session, { MemoryStore, readOnly } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, idOf, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import session, { readOnly } from '../../src/index.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, handle, idOf, peek, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -30,12 +30,13 @@ async function readOnlyApp(host: Host, mount: (app: any, middleware: any) => voi
   const middleware = session({ secret: SECRET, store: spy.store, idleTimeout: IDLE, ...options } as any)
   const server = await serve(host, (app) => {
     mount(app, middleware)
-    const handler = (req: Req, res: Res) => {
+    const handler = handle(async (req, res) => {
       const user = req.session.user ?? 'anonymous'
       req.session.seen = (req.session.seen ?? 0) + 1
       req.session.touch()
+      if (req.query.save) await req.session.save()
       res.send(String(user))
-    }
+    })
     app.get('/events', handler)
     app.get('/page', handler)
     app.get('/login', (req: Req, res: Res) => {
@@ -44,10 +45,6 @@ async function readOnlyApp(host: Host, mount: (app: any, middleware: any) => voi
     })
   })
   return { server, spy }
-}
-
-function peek(store: MemoryStore, id: string) {
-  return MemoryStore.prototype.get.call(store, id)
 }
 
 describe('read-only requests', () => {
@@ -73,6 +70,27 @@ describe('read-only requests', () => {
             const stored = await peek(spy.store, id)
             assert.equal(stored?.expiresAt, T0 + IDLE)
             assert.deepEqual({ ...stored?.data }, { user: 'ann' })
+          })
+
+          it('write nothing on an explicit save() either', async () => {
+            const { server, spy } = await readOnlyApp(host, mount, options({}))
+            const login = await server.request('/login')
+            spy.reset()
+            const reply = await server.request('/events?save=1', { cookie: cookiePair(login) })
+            assert.equal(reply.status, 200)
+            assert.equal(reply.body, 'ann')
+            assert.deepEqual(reply.cookies, [])
+            assert.deepEqual(
+              spy.calls.map((c) => c.method),
+              ['get'],
+            )
+            const fresh = await server.request('/events?save=1')
+            assert.equal(fresh.body, 'anonymous')
+            assert.deepEqual(fresh.cookies, [], 'and no session is created for a new client')
+            assert.deepEqual(
+              spy.calls.map((c) => c.method),
+              ['get'],
+            )
           })
 
           it('create nothing for a client without a session', async () => {

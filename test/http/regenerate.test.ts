@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -22,7 +22,7 @@ async function regenerateApp(host: Host) {
         const oldId = req.sessionID
         await req.session.regenerate()
         // R12: the old record is gone before the response is sent
-        const oldRecord = await spy.store.get(oldId)
+        const oldRecord = await peek(spy.store, oldId)
         const keys = Object.keys(req.session).filter((k) => k !== 'cookie')
         if (req.query.write) req.session.user = 'ann'
         res.json({ oldId, newId: req.sessionID, oldRecordGone: oldRecord === null, keys })
@@ -47,7 +47,7 @@ describe('regenerate()', () => {
           assert.equal(body.oldRecordGone, true)
           assert.deepEqual(body.keys, [])
           assert.equal(idOf(reply), body.newId, 'the cookie now carries the new id')
-          assert.deepEqual({ ...(await spy.store.get(body.newId))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, body.newId))?.data }, { user: 'ann' })
           assert.equal(events.rotated.length, 1)
           assert.equal(events.rotated[0].reason, 'regenerate')
 
@@ -60,7 +60,7 @@ describe('regenerate()', () => {
           const seed = await server.request('/seed')
           spy.reset()
           const reply = await server.request('/regenerate', { cookie: cookiePair(seed) })
-          assert.equal(await spy.store.get(idOf(seed)), null)
+          assert.equal(await peek(spy.store, idOf(seed)), null)
           assert.equal(spy.count('create'), 0, 'an empty session is not stored (lazy)')
           const cookie = sessionCookie(reply)
           assert.equal(cookie?.value, '', `a clearing Set-Cookie in ${JSON.stringify(reply.cookies)}`)

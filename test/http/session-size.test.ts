@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { SessionTooLargeError } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -61,7 +61,7 @@ describe('maxSessionBytes', () => {
           assert.equal(reply.status, 500)
           assert.equal(server.errors[0]?.code, 'ERR_TESSERA_SESSION_TOO_LARGE')
           assert.equal(spy.count('update'), 0)
-          assert.deepEqual({ ...(await spy.store.get(idOf(small)))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, idOf(small)))?.data }, { user: 'ann' })
         })
       })
 

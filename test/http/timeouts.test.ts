@@ -1,7 +1,7 @@
 import { afterEach, describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import session, { MemoryStore, type SessionOptions, type SessionStore } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, idOf, laggingStore, memoryStore, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import session, { type MemoryStore, type SessionOptions, type SessionStore } from '../../src/index.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, idOf, laggingStore, memoryStore, peek, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -21,11 +21,6 @@ async function timedApp(host: Host, store: SessionStore, options: Partial<Sessio
     app.get('/me', (req: Req, res: Res) => res.send(String(req.session.user ?? 'anonymous')))
   })
   return { server, events }
-}
-
-/** The stored record, read without going through a spy and without sliding it. */
-function peek(store: MemoryStore, id: string) {
-  return MemoryStore.prototype.get.call(store, id)
 }
 
 async function loggedIn(t: TestContext, host: Host, store: SessionStore, options: Partial<SessionOptions>) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { type SessionOptions } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, idOf, peek, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -39,7 +39,7 @@ describe('unset', () => {
             spy.calls.map((c) => c.method),
             ['get'],
           )
-          assert.deepEqual({ ...(await spy.store.get(idOf(login)))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, idOf(login)))?.data }, { user: 'ann' })
         })
       })
 
@@ -48,7 +48,7 @@ describe('unset', () => {
           const { server, spy, events, login } = await unsetApp(host, { unset: 'destroy' })
           const reply = await server.request('/unset', { cookie: cookiePair(login) })
           assert.equal(sessionCookie(reply)?.attributes['max-age'], '0')
-          assert.equal(await spy.store.get(idOf(login)), null)
+          assert.equal(await peek(spy.store, idOf(login)), null)
           assert.deepEqual(
             events.destroyed.map((e) => e.reason),
             ['unset'],

@@ -25,8 +25,8 @@ describe('readSessionId', () => {
 
   describe('when the cookie holds a v1 value', () => {
     it('gives the id, to re-issue only when a retired secret signed it', () => {
-      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'sid', A)}`, 'sid', [A, B]), { id: ID, reissue: false })
-      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'sid', B)}`, 'sid', [A, B]), { id: ID, reissue: true })
+      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'sid', A)}`, 'sid', [A, B]), { id: ID, reissue: false, format: 'v1' })
+      assert.deepEqual(readSessionId(`sid=${signV1(ID, 'sid', B)}`, 'sid', [A, B]), { id: ID, reissue: true, format: 'v1' })
     })
 
     it('rejects a value signed for another name (bad_mac)', () => {
@@ -41,6 +41,25 @@ describe('readSessionId', () => {
     })
   })
 
+  describe('when only a cookie whose name differs from ours in letter case is present', () => {
+    it('rejects it (prefix) when our name starts with __, whose prefixes browsers match in any case', () => {
+      const value = signV1(ID, '__Host-sid', A)
+      assert.deepEqual(readSessionId(`__host-sid=${value}`, '__Host-sid', [A]), { rejected: 'prefix' })
+      assert.deepEqual(readSessionId(`a=1; __HOST-SID = ${value}`, '__Host-sid', [A]), { rejected: 'prefix' })
+      assert.deepEqual(readSessionId(`__secure-sid=${value}`, '__Secure-sid', [A]), { rejected: 'prefix' })
+    })
+
+    it('ignores it otherwise, and ignores names that merely contain ours', () => {
+      assert.equal(readSessionId(`SID=${signV1(ID, 'sid', A)}`, 'sid', [A]), undefined)
+      assert.equal(readSessionId('x__host-sid=1; __host-sidx=2; y=__host-sid=3', '__Host-sid', [A]), undefined)
+    })
+
+    it('reads our exactly named cookie when a variant comes with it', () => {
+      const value = signV1(ID, '__Host-sid', A)
+      assert.deepEqual(readSessionId(`__host-sid=x; __Host-sid=${value}`, '__Host-sid', [A]), { id: ID, reissue: false, format: 'v1' })
+    })
+  })
+
   describe('when the value is empty or too long', () => {
     it('rejects it as malformed or oversize, before any HMAC', () => {
       assert.deepEqual(readSessionId('sid=', 'sid', [A]), { rejected: 'malformed' })
@@ -50,11 +69,11 @@ describe('readSessionId', () => {
 
   describe("when the cookie holds express-session's format", () => {
     it('gives the id, to re-issue in the v1 format', () => {
-      assert.deepEqual(readSessionId(`sid=${legacyCookie(LEGACY_ID, A)}`, 'sid', [A]), { id: LEGACY_ID, reissue: true })
+      assert.deepEqual(readSessionId(`sid=${legacyCookie(LEGACY_ID, A)}`, 'sid', [A]), { id: LEGACY_ID, reissue: true, format: 'legacy' })
     })
 
     it('accepts one pair of surrounding double quotes, as express-session does', () => {
-      assert.deepEqual(readSessionId(`sid="${legacyCookie(LEGACY_ID, A)}"`, 'sid', [A]), { id: LEGACY_ID, reissue: true })
+      assert.deepEqual(readSessionId(`sid="${legacyCookie(LEGACY_ID, A)}"`, 'sid', [A]), { id: LEGACY_ID, reissue: true, format: 'legacy' })
     })
 
     it('rejects a bad signature (bad_mac) and a value without the s: prefix (malformed)', () => {
@@ -64,8 +83,8 @@ describe('readSessionId', () => {
 
     describe('when the id is one the v1 format cannot carry (a custom genid)', () => {
       it('keeps the legacy cookie: re-issues it only to re-sign it with the first secret', () => {
-        assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', A)}`, 'sid', [A, B]), { id: 'user:42', reissue: false })
-        assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', B)}`, 'sid', [A, B]), { id: 'user:42', reissue: true })
+        assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', A)}`, 'sid', [A, B]), { id: 'user:42', reissue: false, format: 'legacy' })
+        assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', B)}`, 'sid', [A, B]), { id: 'user:42', reissue: true, format: 'legacy' })
       })
     })
   })
