@@ -10,6 +10,9 @@ import { MemoryStore } from './stores/memory.ts'
 import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
 import { fromCallbackStore } from './stores/legacy.ts'
 import type { Store as CallbackStore } from './compat/store.ts'
+import { isWellFormedId } from './signing.ts'
+
+function noop(): void {}
 
 const kContext = Symbol('tessera-session.request')
 const kReadOnly = Symbol.for('tessera-session.read-only')
@@ -166,7 +169,10 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     const key = presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id)
     engine.call('get', (s) => s.get(key, slide)).then(
       (record) => {
-        const judged = record === null ? 'unknown' : judge(record, now)
+        // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
+        // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential
+        const foreign = record !== null && presented.format === 'legacy' && record.meta !== null && isWellFormedId(presented.id)
+        const judged = record === null || foreign ? 'unknown' : judge(record, now)
         const verdict = judged === 'live' ? checkBinding(record as StoredSession, req, presented.id) : judged
         if (verdict !== 'live') {
           context.noteRejectedCookie()
@@ -176,7 +182,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
             if (verdict === 'binding') engine.emit('destroyed', () => ({ idHash, reason: 'binding' }))
             else engine.emit('expired', () => ({ idHash, kind: verdict }))
             // the store still held it (its TTL is longer than our deadline), or its client changed: delete it, fail-safe
-            engine.call('destroy', (s) => s.destroy(key)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
+            engine.call('destroy', (s) => s.destroy(key)).catch(noop)
           }
           finish(context, next)
           return
@@ -194,11 +200,10 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           // unreadable stored data means no session (and the record goes), never a crash
           context.noteRejectedCookie()
           engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
-          engine.call('destroy', (s) => s.destroy(key)).catch((error: Error) => engine.emit('store_error', () => ({ operation: 'destroy', error })))
+          engine.call('destroy', (s) => s.destroy(key)).catch(noop)
           finish(context, next)
           return
         }
-        engine.emit('store_error', () => ({ operation: 'get', error: err as Error }))
         if (policy.onStoreError === 'anonymous') {
           // availability over the session: served without one, and nothing is written or set
           context.readOnly = true

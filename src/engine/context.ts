@@ -300,14 +300,15 @@ export class RequestContext {
     const wasStored = this.#stored && id !== undefined && key !== undefined
     // a renewal or migration of this request has not stored the new id yet: the session still lives under the old one
     const retiring = this.#retiring
+    // R24: a logout on an anonymous client touches no store. The store goes first: if it fails, the
+    // session is as it was (alive on the server, so its cookie is not cleared either)
+    if (wasStored) await this.engine.call('destroy', (store) => store.destroy(key as string))
+    if (retiring !== undefined) await this.engine.call('destroy', (store) => store.destroy(retiring.key))
     this.#retiring = undefined
     this.#session = null
     this.#record = null
     this.#stored = false
     this.#destroyed = true
-    // R24: a logout on an anonymous client touches no store
-    if (wasStored) await this.engine.call('destroy', (store) => store.destroy(key as string))
-    if (retiring !== undefined) await this.engine.call('destroy', (store) => store.destroy(retiring.key))
     if (wasStored || retiring !== undefined) {
       const ended = wasStored ? (id as string) : (retiring as { id: string }).id
       this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(ended), reason }))
@@ -373,9 +374,7 @@ export class RequestContext {
   /** Fails the request closed: no Set-Cookie, no new id, the error to Express (503 for store errors). */
   #fail(err: unknown): void {
     this.#failed = true
-    if (err instanceof Error && (err as { status?: number }).status === 503) {
-      this.engine.emit('store_error', () => ({ operation: 'commit', error: err }))
-    }
+    // a store failure already raised its store_error event (Engine.call)
     this.next(err)
   }
 
@@ -424,6 +423,8 @@ export class RequestContext {
 
   /** The write the session needs now (create, patch or touch), or undefined. */
   #pendingWrite(): (() => Promise<void>) | undefined {
+    // destroyed by another request meanwhile (an update answered 'gone'): nothing more is written, ever
+    if (this.#gone) return undefined
     const session = this.#session
     const policy = this.engine.policy
     const now = Date.now()
@@ -458,6 +459,11 @@ export class RequestContext {
       }
     }
     this.#noteCookieLifetime(session)
+    // the count so far is in UTF-16 units; a character takes up to 3 bytes in UTF-8: exact bytes when it could matter
+    if (bytes * 3 > policy.maxSessionBytes) {
+      bytes = 0
+      for (const [key, json] of current) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
+    }
     if (bytes > policy.maxSessionBytes) {
       const error = new SessionTooLargeError(bytes, policy.maxSessionBytes)
       return () => Promise.reject(error)
@@ -625,8 +631,10 @@ export class RequestContext {
     }
   }
 
+  /** R21: in production `'auto'` still means Secure; a request not known to be HTTPS raises `insecure_transport` instead. */
   cookieSecure(attrs: CookieAttributes): boolean {
-    return attrs.secure === 'auto' ? this.engine.isSecure(this.req) : attrs.secure
+    if (attrs.secure !== 'auto') return attrs.secure
+    return this.engine.policy.production || this.engine.isSecure(this.req)
   }
 
   /** The clearing Set-Cookie after a destroy or a rotation away (R13), with `Clear-Site-Data` when configured (R19). */

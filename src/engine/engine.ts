@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
-import { StoreUnavailableError } from '../errors.ts'
+import { SessionDataError, StoreUnavailableError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
 import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../compat/middleware.ts'
@@ -55,6 +55,14 @@ export class Engine {
     return hmac.digest('base64url').slice(0, 22)
   }
 
+  /** Raises `store_error` for a failed store call (R25), whatever code made it; the rejection goes on. */
+  #failed<T>(operation: string, call: Promise<T>): Promise<T> {
+    return call.catch((err: unknown) => {
+      if (!(err instanceof SessionDataError)) this.emit('store_error', () => ({ operation, error: err as Error }))
+      throw err
+    })
+  }
+
   /** Emits only when someone listens, building the payload only then. */
   emit<E extends SessionEventName>(name: E, payload: () => SessionEvents[E]): void {
     if (this.events.listenerCount(name) > 0) this.events.emit(name, payload())
@@ -70,18 +78,20 @@ export class Engine {
    */
   call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
     const timeout = this.policy.storeTimeout
-    if (!this.storeReady) return callStore(operation, timeout, () => Promise.reject(new Error('store is disconnected')))
+    if (!this.storeReady) return this.#failed(operation, callStore(operation, timeout, () => Promise.reject(new Error('store is disconnected'))))
     const breaker = this.policy.circuitBreaker
-    if (breaker === undefined) return callStore(operation, timeout, () => run(this.store))
+    if (breaker === undefined) return this.#failed(operation, callStore(operation, timeout, () => run(this.store)))
     if (Date.now() < this.#openUntil) {
-      return Promise.reject(new StoreUnavailableError(`store ${operation} skipped: the circuit breaker is open after ${breaker.failures} failures`))
+      return this.#failed(operation, Promise.reject(new StoreUnavailableError(`store ${operation} skipped: the circuit breaker is open after ${breaker.failures} failures`)))
     }
-    return callStore(operation, timeout, () => run(this.store)).then(
+    return this.#failed(operation, callStore(operation, timeout, () => run(this.store))).then(
       (value) => {
         this.#failures = 0
         return value
       },
       (err: unknown) => {
+        // unreadable data is one record's problem, not the store's: it does not count towards the breaker
+        if (err instanceof SessionDataError) throw err
         if (++this.#failures >= breaker.failures) {
           // open; after the cooldown calls go through again (half-open), and the first failure reopens it
           this.#openUntil = Date.now() + breaker.cooldown

@@ -158,8 +158,10 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
     [kContractStore]: true,
     async get(id) {
       // methods are looked up at call time: apps patch their stores
-      const found = await call<StoredSessionData | null>((done) => legacy.get(id, done))
-      if (!found || typeof found !== 'object') return null
+      const loaded = await call<StoredSessionData | null>((done) => legacy.get(id, done))
+      if (!loaded || typeof loaded !== 'object') return null
+      // whatever the third-party store parsed, it goes through our parser: no `__proto__` keys at any depth
+      const found = parseJson(JSON.stringify(loaded)) as StoredSessionData
       const expiresAt = expiryOf(found.cookie, defaultTtl)
       if (expiresAt <= Date.now()) return null
       const data: SessionValues = Object.create(null)

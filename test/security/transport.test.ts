@@ -64,7 +64,6 @@ describe('transport', () => {
 
         it(
           "R21: with cookie.secure: 'auto' the cookie is still Secure on plain http, with the event",
-          { todo: "bug: in production `secure: 'auto'` follows the request (src/engine/context.ts cookieSecure), so on a request not known to be HTTPS (trust proxy missing: the V10 case) the session cookie goes out without Secure and no insecure_transport fires; README and R21 say Secure is always sent in production" },
           async () => {
             const app = await productionTarget(host, { cookie: { secure: 'auto' } })
             const reply = await app.server.request('/login')
