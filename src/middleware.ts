@@ -4,7 +4,8 @@ import type { SessionEventName, SessionEvents } from './events.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
 import { Engine } from './engine/engine.ts'
 import { RequestContext, type NextFunction } from './engine/context.ts'
-import { readSessionId } from './engine/read.ts'
+import { readSessionId, type PresentedId } from './engine/read.ts'
+import { VerifiedCookies } from './engine/verified-cookies.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
@@ -125,6 +126,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     }
   }
   const staticPath = policy.staticCookie?.path
+  const verified = new VerifiedCookies<PresentedId>()
 
   const handler = function session(request: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const req = request as SessionRequest
@@ -152,7 +154,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     req.sessionStore = store
     context.readOnly = req[kReadOnly] === true || (policy.readOnly !== undefined && policy.readOnly(req))
 
-    const presented = readSessionId(req.headers.cookie, policy.name, policy.secrets)
+    const presented = readSessionId(req.headers.cookie, policy.name, policy.secrets, verified)
     if (presented === undefined) {
       finish(context, next)
       return
@@ -166,7 +168,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     const now = Date.now()
     const slide = context.readOnly ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore: now + policy.idleTimeout - policy.touchAfter }
     // express-session's records are stored under the raw id; ours under a hash of it (R5)
-    const key = presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id)
+    const key = (presented.key ??= presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id))
     engine.call('get', (s) => s.get(key, slide)).then(
       (record) => {
         // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never

@@ -7,6 +7,7 @@ import { generateLegacyId } from '../id.ts'
 import { signLegacy, unsignLegacy, type Secret } from '../signing.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from '../engine/commit.ts'
 import { originalPathname } from '../engine/path.ts'
+import { VerifiedCookies } from '../engine/verified-cookies.ts'
 import { Session } from '../session.ts'
 import { isContractStore, type SessionStore } from '../stores/contract.ts'
 import { toCallbackStore } from '../stores/legacy.ts'
@@ -69,14 +70,16 @@ function unsignCookie(value: string, secrets: readonly Secret[]): string | false
   return verified === undefined ? false : verified.value
 }
 
-function getCookie(req: CompatRequest, name: string, secrets: readonly Secret[]): string | undefined {
+function getCookie(req: CompatRequest, name: string, secrets: readonly Secret[], cache: VerifiedCookies<string> | undefined): string | undefined {
   const header = req.headers.cookie
   let val: string | false | undefined
   if (header) {
     const raw = firstCookieValue(header, name)
     if (raw) {
       if (raw.startsWith('s:')) {
-        val = unsignCookie(raw.slice(2), secrets)
+        const known = cache?.get(raw)
+        val = known ?? unsignCookie(raw.slice(2), secrets)
+        if (known === undefined && cache !== undefined && typeof val === 'string') cache.set(raw, val)
         if (val === false) {
           debug('cookie signature invalid')
           val = undefined
@@ -168,6 +171,8 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
   }
 
   const storeImplementsTouch = typeof store.touch === 'function'
+  // verified values are remembered only with configured secrets (req.secret may differ per request)
+  const verified = configuredSecrets ? new VerifiedCookies<string>() : undefined
   let storeReady = true
   store.on('disconnect', function ondisconnect() {
     storeReady = false
@@ -207,7 +212,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
     let touched = false
 
     req.sessionStore = store
-    const cookieId = (req.sessionID = getCookie(req, name, secrets) as string)
+    const cookieId = (req.sessionID = getCookie(req, name, secrets, verified) as string)
 
     onHeaders(res, function setSessionCookie() {
       if (!req.session) {
@@ -257,7 +262,9 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
             done()
           })
       }
-      if (storeImplementsTouch && shouldTouch()) {
+      // shouldTouch() is `cookieId === req.sessionID && !shouldSave()`, and shouldSave() was just false:
+      // the same decision without serializing the session a second time
+      if (storeImplementsTouch && typeof req.sessionID === 'string' && cookieId === req.sessionID) {
         debug('touching')
         return (done) =>
           store.touch!(req.sessionID, sess, function ontouch(err) {
@@ -340,13 +347,6 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
         : !isSaved(req.session as Session)
     }
 
-    function shouldTouch(): boolean {
-      if (typeof req.sessionID !== 'string') {
-        debug('session ignored because of bogus req.sessionID')
-        return false
-      }
-      return cookieId === req.sessionID && !shouldSave()
-    }
 
     function shouldSetCookie(): boolean {
       if (typeof req.sessionID !== 'string') return false

@@ -1,6 +1,7 @@
 import { allCookieValues, hasCaseVariant, tryDecode } from '../cookie-header.ts'
 import type { RejectReason } from '../events.ts'
 import { isWellFormedId, unsignLegacy, unsignV1, type Secret } from '../signing.ts'
+import type { VerifiedCookies } from './verified-cookies.ts'
 
 /** The longest raw cookie value worth verifying: a v1 value is at most 175 characters. */
 const MAX_VALUE_LENGTH = 512
@@ -12,6 +13,8 @@ export interface PresentedId {
   reissue: boolean
   /** `legacy`: an express-session cookie, whose session is stored under the raw id. */
   format: 'v1' | 'legacy'
+  /** The store key of `id`, once computed (the middleware fills it in; cached with the rest). */
+  key?: string
 }
 
 export type ReadResult = PresentedId | { rejected: RejectReason } | undefined
@@ -21,7 +24,7 @@ export type ReadResult = PresentedId | { rejected: RejectReason } | undefined
  * rejected (cookie tossing); every failure is a reason, never an exception. Returns undefined when
  * there is no cookie at all, and allocates nothing in that case.
  */
-export function readSessionId(header: string | undefined, name: string, secrets: readonly Secret[]): ReadResult {
+export function readSessionId(header: string | undefined, name: string, secrets: readonly Secret[], cache?: VerifiedCookies<PresentedId>): ReadResult {
   if (header === undefined || header.length === 0) return undefined
   const values = allCookieValues(header, name, 2)
   if (values.length === 0) {
@@ -32,7 +35,14 @@ export function readSessionId(header: string | undefined, name: string, secrets:
   const raw = values[0] as string
   if (raw.length === 0) return { rejected: 'malformed' }
   if (raw.length > MAX_VALUE_LENGTH) return { rejected: 'oversize' }
+  const known = cache?.get(raw)
+  if (known !== undefined) return known
+  const result = verify(raw, name, secrets)
+  if (cache !== undefined && !('rejected' in result)) cache.set(raw, result)
+  return result
+}
 
+function verify(raw: string, name: string, secrets: readonly Secret[]): PresentedId | { rejected: RejectReason } {
   if (raw.startsWith('v1.')) {
     const verified = unsignV1(raw, name, secrets)
     if (typeof verified === 'string') return { rejected: verified }
