@@ -1,0 +1,58 @@
+/**
+ * The contenders: one Express 5 app each, differing only in the session middleware and its store.
+ * Pure data, shared by the harness (what to start, which services it needs) and the server process
+ * (what to build).
+ */
+
+export const Middlewares = { bare: 'bare', expressSession: 'express-session', compat: 'compat', main: 'main' } as const
+export type Middleware = (typeof Middlewares)[keyof typeof Middlewares]
+
+export const StoreKinds = { none: 'none', memory: 'memory', sqlite: 'sqlite', redis: 'redis', postgres: 'postgres' } as const
+export type StoreKind = (typeof StoreKinds)[keyof typeof StoreKinds]
+
+export interface Contender {
+  /** Short name used on the command line (`--contenders main-redis,…`) and in file names. */
+  id: string
+  /** As the report prints it. */
+  label: string
+  middleware: Middleware
+  store: StoreKind
+  /** Which store implementation: express-session's own, a third-party one, or a built-in. */
+  storeLabel: string
+}
+
+export const CONTENDERS: readonly Contender[] = [
+  { id: 'bare', label: 'bare Express', middleware: 'bare', store: 'none', storeLabel: '—' },
+  { id: 'es-memory', label: 'express-session + MemoryStore', middleware: 'express-session', store: 'memory', storeLabel: "express-session's MemoryStore" },
+  { id: 'es-redis', label: 'express-session + connect-redis', middleware: 'express-session', store: 'redis', storeLabel: 'connect-redis 10 (node-redis)' },
+  { id: 'es-pg', label: 'express-session + connect-pg-simple', middleware: 'express-session', store: 'postgres', storeLabel: 'connect-pg-simple 10' },
+  { id: 'compat-memory', label: 'tessera compat + MemoryStore', middleware: 'compat', store: 'memory', storeLabel: "compat's MemoryStore" },
+  { id: 'compat-redis', label: 'tessera compat + connect-redis', middleware: 'compat', store: 'redis', storeLabel: 'connect-redis 10 (node-redis)' },
+  { id: 'compat-pg', label: 'tessera compat + connect-pg-simple', middleware: 'compat', store: 'postgres', storeLabel: 'connect-pg-simple 10' },
+  { id: 'main-memory', label: 'tessera main + MemoryStore', middleware: 'main', store: 'memory', storeLabel: 'MemoryStore' },
+  { id: 'main-sqlite', label: 'tessera main + SqliteStore', middleware: 'main', store: 'sqlite', storeLabel: 'SqliteStore (temp file)' },
+  { id: 'main-redis', label: 'tessera main + RedisStore', middleware: 'main', store: 'redis', storeLabel: 'RedisStore (node-redis)' },
+  { id: 'main-pg', label: 'tessera main + PostgresStore', middleware: 'main', store: 'postgres', storeLabel: 'PostgresStore' },
+]
+
+export const BARE = CONTENDERS[0] as Contender
+
+export const SCENARIOS = ['anonymous', 'read', 'write', 'login'] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
+/** What each scenario's route does, for the report. */
+export const SCENARIO_DESCRIPTIONS: Record<Scenario, string> = {
+  anonymous: 'no cookie; the route never touches the session',
+  read: 'one of 1,000 existing sessions per request (cookies rotated); the route reads `req.session.user`',
+  write: 'as read, and the route increments `req.session.counter`',
+  login: 'no cookie; the route sets `req.session.user`, so every request creates and stores a session',
+}
+
+/** Path of each scenario's route on the contender's server. */
+export const SCENARIO_PATHS: Record<Scenario, string> = { anonymous: '/anonymous', read: '/read', write: '/write', login: '/login' }
+
+export function contenderById(id: string): Contender {
+  const found = CONTENDERS.find((c) => c.id === id)
+  if (found === undefined) throw new Error(`unknown contender "${id}"; one of: ${CONTENDERS.map((c) => c.id).join(', ')}`)
+  return found
+}

@@ -1,0 +1,97 @@
+/**
+ * `--profile contender:scenario`: the contender's server under `node --cpu-prof` (seeded, warmed up,
+ * then loaded for `--profile-seconds`), its .cpuprofile kept under bench/results/ (gitignored) and
+ * the functions with the most self time printed. The profile covers the process's whole life;
+ * start-up and seeding are a small part of it.
+ */
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import type { Contender, Scenario } from './contenders.ts'
+import type { RunOptions } from './options.ts'
+import { seedSessions } from './seed.ts'
+import { load, locationOf, startGenerator, startServer, type Environment } from './throughput.ts'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+}
+
+export interface SelfTime {
+  name: string
+  where: string
+  ms: number
+  /** Of the busy (non-idle) samples. */
+  share: number
+}
+
+const root = join(import.meta.dirname, '..')
+
+function shortUrl(url: string): string {
+  if (url === '') return '(native)'
+  const path = url.startsWith('file://') ? new URL(url).pathname : url
+  return path.startsWith('/') ? relative(root, path) : path
+}
+
+/** Self time by function (name, file and line), largest first, leaving out idle time (waiting on I/O), which it reports apart. */
+export function topSelfTime(profile: CpuProfile, count: number): { top: SelfTime[]; idleShare: number; busyMs: number } {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
+  const byFunction = new Map<string, { name: string; where: string; us: number }>()
+  let total = 0
+  let idle = 0
+  profile.samples.forEach((id, i) => {
+    // a sample's delta is the time until the next one: pair sample i with delta i + 1
+    const delta = profile.timeDeltas[i + 1] ?? 0
+    const frame = nodes.get(id)?.callFrame
+    if (frame === undefined) return
+    if (frame.functionName === '(idle)') {
+      idle += delta
+      return
+    }
+    total += delta
+    const where = frame.url === '' ? '(native)' : `${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+    const key = `${frame.functionName}@${where}`
+    const entry = byFunction.get(key) ?? { name: frame.functionName || '(anonymous)', where, us: 0 }
+    entry.us += delta
+    byFunction.set(key, entry)
+  })
+  const top = [...byFunction.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, count)
+    .map((e) => ({ name: e.name, where: e.where, ms: e.us / 1000, share: e.us / total }))
+  return { top, idleShare: idle / (idle + total), busyMs: total / 1000 }
+}
+
+async function profileCell(env: Environment, options: RunOptions, dir: string, contender: Contender, scenario: Scenario): Promise<void> {
+  const name = `${contender.id}-${scenario}.cpuprofile`
+  const at = locationOf(env, contender, 0)
+  const generator = await startGenerator()
+  const { server, port } = await startServer(contender, at, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
+  try {
+    const cookies = scenario === 'read' || scenario === 'write' ? await seedSessions(port, options.sessions) : []
+    await load(generator, port, scenario, cookies, 1, options.connections)
+    const result = await load(generator, port, scenario, cookies, options.profileSeconds, options.connections)
+    env.log(`${contender.id} ${scenario}: ${Math.round(result.requestsPerSecond)} req/s under the profiler, ${result.failed} failed`)
+  } finally {
+    await server.stop(20_000)
+    await generator.stop()
+    if (contender.store === 'redis') await env.redis?.deletePrefix(at.prefix)
+    if (contender.store === 'postgres') await env.pg?.dropTables([at.table, `${at.table}_tombstones`])
+  }
+  const { top, idleShare, busyMs } = topSelfTime(JSON.parse(readFileSync(join(dir, name), 'utf8')) as CpuProfile, 10)
+  process.stdout.write(`\n${join(relative(root, dir), name)}: idle ${(idleShare * 100).toFixed(0)}% of the process's life; top self time of the ${busyMs.toFixed(0)} busy ms\n`)
+  for (const [i, t] of top.entries()) {
+    process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(0).padStart(6)} ms  ${t.name}  ${t.where}\n`)
+  }
+}
+
+export async function runProfiles(env: Environment, options: RunOptions, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  mkdirSync(env.tmpDir, { recursive: true })
+  for (const { contender, scenario } of options.profile) await profileCell(env, options, dir, contender, scenario)
+}

@@ -1,0 +1,78 @@
+/**
+ * One contender's server process: Express 5 on 127.0.0.1, port 0, with the routes of every scenario.
+ * Started by the harness with an IPC channel; takes `BENCH_CONTENDER` and the store location as JSON
+ * in `BENCH_LOCATION`. Sends `{ type: 'ready', port }`; answers `flush-pg` and `stop`. It exits when
+ * the harness goes away, and after `BENCH_MAX_LIFETIME` ms whatever happens.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express'
+import type { AddressInfo } from 'node:net'
+import { contenderById } from './contenders.ts'
+import { flushPostgresStats, openSessionLayer, type StoreLocation } from './session-layer.ts'
+
+const contender = contenderById(process.env.BENCH_CONTENDER ?? '')
+const location = JSON.parse(process.env.BENCH_LOCATION ?? '{}') as StoreLocation
+const maxLifetime = Number(process.env.BENCH_MAX_LIFETIME ?? 900_000)
+
+setTimeout(() => process.exit(3), maxLifetime).unref()
+process.on('disconnect', () => process.exit(0))
+
+const layer = await openSessionLayer(contender, location)
+const app = express()
+if (layer.middleware !== undefined) app.use(layer.middleware)
+
+let created = 0
+let failures = 0
+const hasSession = contender.middleware !== 'bare'
+
+app.get('/anonymous', (_req, res) => {
+  res.send('ok')
+})
+app.get('/read', (req: Request, res: Response) => {
+  if (!hasSession) return void res.send('ok')
+  const user = (req.session as { user?: string } | undefined)?.user
+  // a missing session is a 404, so a broken cookie shows up as errors in the report instead of as speed
+  if (user === undefined) return void res.status(404).send('no session')
+  res.send(user)
+})
+app.get('/write', (req: Request, res: Response) => {
+  if (!hasSession) return void res.send('ok')
+  const session = req.session as unknown as { user?: string; counter?: number }
+  if (session.user === undefined) return void res.status(404).send('no session')
+  session.counter = (session.counter ?? 0) + 1
+  res.send(String(session.counter))
+})
+app.get('/login', (req: Request, res: Response) => {
+  if (hasSession) (req.session as unknown as { user: string }).user = `user-${process.pid}-${++created}`
+  res.send('ok')
+})
+app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  // a store failure: counted, answered without the stack trace Express would print
+  failures++
+  res.status(500).send('error')
+})
+
+const server = app.listen(0, '127.0.0.1', () => {
+  process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port })
+})
+
+async function stop(): Promise<void> {
+  server.closeAllConnections()
+  server.close()
+  await layer.close().catch(() => {})
+  // process.exit, not a signal: --cpu-prof writes its profile on a normal exit
+  process.exit(0)
+}
+
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'flush-pg') {
+    const flushed = layer.pool === undefined ? Promise.resolve(0) : flushPostgresStats(layer.pool)
+    flushed.then(
+      (transactions) => process.send?.({ type: 'flushed-pg', transactions, failures }),
+      (err: unknown) => process.send?.({ type: 'flushed-pg', transactions: 0, failures, error: String(err) }),
+    )
+  } else if (message.type === 'failures') {
+    process.send?.({ type: 'failures', failures })
+  } else if (message.type === 'stop') {
+    void stop()
+  }
+})

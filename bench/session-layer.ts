@@ -1,0 +1,142 @@
+/**
+ * The session middleware and store of one contender, built the way an app would build it: the app
+ * creates and owns the Redis client and the PostgreSQL pool, every option not named here is the
+ * library's default.
+ */
+import { createRequire } from 'node:module'
+import type { RequestHandler } from 'express'
+import type { Contender } from './contenders.ts'
+
+const require = createRequire(import.meta.url)
+
+export const SECRET = 'a benchmark secret that is longer than thirty-two bytes'
+
+/** Where the contender keeps its sessions; unique per run and contender, removed by the harness afterwards. */
+export interface StoreLocation {
+  redisUrl: string
+  databaseUrl: string
+  /** Redis key prefix (ends in ':'). */
+  prefix: string
+  /** PostgreSQL table (connect-pg-simple) or base table name (PostgresStore). */
+  table: string
+  /** SQLite file. */
+  sqlitePath: string
+}
+
+export interface SessionLayer {
+  /** Undefined for bare Express. */
+  middleware: RequestHandler | undefined
+  /** The pool the store queries through, for the statistics flush (see `flushPostgresStats`). */
+  pool: PgPool | undefined
+  close(): Promise<void>
+}
+
+export interface PgPool {
+  totalCount: number
+  connect(): Promise<{ query(text: string): Promise<unknown>; release(): void }>
+  end(): Promise<void>
+}
+
+type Factory = (options: Record<string, unknown>) => RequestHandler
+type StoreClass = new (options: Record<string, unknown>) => object
+
+/** express-session's recommended settings, as its README gives them; nothing else is set. */
+const EXPRESS_SESSION_OPTIONS = { secret: SECRET, resave: false, saveUninitialized: false }
+
+async function redisClient(url: string) {
+  const { createClient } = await import('redis')
+  // the name lets the harness tell its own connections from anyone else's in CLIENT LIST
+  const client = createClient({ url, name: 'tessera-bench-server' })
+  client.on('error', () => {
+    // a lost connection fails the requests (counted as errors); node-redis reconnects by itself
+  })
+  await client.connect()
+  return client
+}
+
+async function pgPool(url: string): Promise<PgPool & { query(config: object): Promise<{ rows: Array<Record<string, unknown>> }> }> {
+  const { default: pg } = await import('pg')
+  // pg's default pool size (10), as an app that does not tune it has
+  const pool = new pg.Pool({ connectionString: url })
+  pool.on('error', () => {
+    // an idle client's error; the next query reconnects
+  })
+  return pool as never
+}
+
+/** The express-session face (express-session itself or the compat entry) with the contender's store. */
+async function legacyLayer(contender: Contender, at: StoreLocation): Promise<SessionLayer> {
+  const session: Factory & { Store: unknown } =
+    contender.middleware === 'compat' ? (await import('../src/compat.ts')).default : require('express-session')
+  if (contender.store === 'memory') {
+    return { middleware: session(EXPRESS_SESSION_OPTIONS), pool: undefined, close: async () => {} }
+  }
+  if (contender.store === 'redis') {
+    const client = await redisClient(at.redisUrl)
+    // connect-redis extends express-session's Store; the compat entry accepts it as it is
+    const { RedisStore } = (await import('connect-redis')) as unknown as { RedisStore: StoreClass }
+    const store = new RedisStore({ client, prefix: at.prefix })
+    return { middleware: session({ ...EXPRESS_SESSION_OPTIONS, store }), pool: undefined, close: async () => void (await client.quit()) }
+  }
+  if (contender.store === 'postgres') {
+    const pool = await pgPool(at.databaseUrl)
+    const PGStore = (require('connect-pg-simple') as (s: unknown) => StoreClass)(session)
+    // no background prune during a run; tessera's PostgresStore gets the same
+    const store = new PGStore({ pool, tableName: at.table, createTableIfMissing: true, pruneSessionInterval: false })
+    return { middleware: session({ ...EXPRESS_SESSION_OPTIONS, store }), pool, close: () => pool.end() }
+  }
+  throw new Error(`${contender.id}: no ${contender.store} store for the express-session face`)
+}
+
+/** The main entry with a built-in store. */
+async function mainLayer(contender: Contender, at: StoreLocation): Promise<SessionLayer> {
+  const { default: session } = await import('../src/index.ts')
+  if (contender.store === 'memory') {
+    const { MemoryStore } = await import('../src/stores/memory.ts')
+    const store = new MemoryStore()
+    return { middleware: session({ secret: SECRET, store }) as unknown as RequestHandler, pool: undefined, close: async () => {} }
+  }
+  if (contender.store === 'sqlite') {
+    const { SqliteStore } = await import('../src/stores/sqlite.ts')
+    const store = new SqliteStore({ path: at.sqlitePath, pruneInterval: false })
+    return { middleware: session({ secret: SECRET, store }) as unknown as RequestHandler, pool: undefined, close: () => store.close() }
+  }
+  if (contender.store === 'redis') {
+    const client = await redisClient(at.redisUrl)
+    const { RedisStore } = await import('../src/stores/redis.ts')
+    const store = new RedisStore({ client, prefix: at.prefix })
+    return { middleware: session({ secret: SECRET, store }) as unknown as RequestHandler, pool: undefined, close: async () => void (await client.quit()) }
+  }
+  if (contender.store === 'postgres') {
+    const pool = await pgPool(at.databaseUrl)
+    const { PostgresStore } = await import('../src/stores/postgres.ts')
+    const store = new PostgresStore({ pool, tableName: at.table, pruneInterval: false })
+    return { middleware: session({ secret: SECRET, store }) as unknown as RequestHandler, pool, close: () => pool.end() }
+  }
+  throw new Error(`${contender.id}: no ${contender.store} store for the main entry`)
+}
+
+export function openSessionLayer(contender: Contender, at: StoreLocation): Promise<SessionLayer> {
+  if (contender.middleware === 'bare') return Promise.resolve({ middleware: undefined, pool: undefined, close: async () => {} })
+  return contender.middleware === 'main' ? mainLayer(contender, at) : legacyLayer(contender, at)
+}
+
+// the catalog read matters: a backend with no relation statistics pending skips the flush, force or
+// not, and keeps its transaction counts (this statement's own included) to itself
+const FLUSH_SQL = 'SELECT pg_stat_force_next_flush(), (SELECT 1 FROM pg_catalog.pg_class LIMIT 1)'
+
+/**
+ * Makes every pooled PostgreSQL connection publish its statistics now. A backend publishes at most
+ * once a second and may hold the last second back for up to 10 s (PostgreSQL 15's pgstat); without
+ * this, `xact_commit` read right after a measurement would miss its last transactions. Resolves how
+ * many transactions it ran itself, which the harness subtracts.
+ */
+export async function flushPostgresStats(pool: PgPool): Promise<number> {
+  const clients = await Promise.all(Array.from({ length: Math.max(pool.totalCount, 1) }, () => pool.connect()))
+  try {
+    await Promise.all(clients.map((client) => client.query(FLUSH_SQL)))
+  } finally {
+    for (const client of clients) client.release()
+  }
+  return clients.length
+}
