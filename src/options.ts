@@ -60,6 +60,8 @@ export interface SessionOptions {
   onStoreError?: 'fail' | 'anonymous' | undefined
   /** Stop calling a failing store for a while: after `failures` consecutive failures, fail fast for `cooldown` ms. Off by default. */
   circuitBreaker?: { failures?: number; cooldown?: number } | undefined
+  /** Most store calls in flight at once; past it requests fail fast with 503 instead of piling up on a slow store (R22). Default 1000. */
+  maxStoreCalls?: number | undefined
 }
 
 /** Client binding (R26): which properties a session is bound to, and what a mismatch does. */
@@ -112,6 +114,7 @@ export interface Policy {
   readonly clearSiteData: string | undefined
   readonly onStoreError: 'fail' | 'anonymous'
   readonly circuitBreaker: { readonly failures: number; readonly cooldown: number } | undefined
+  readonly maxStoreCalls: number
 }
 
 const MINUTE = 60_000
@@ -257,6 +260,7 @@ export function resolvePolicy(options: SessionOptions): Policy {
     clearSiteData: resolveClearSiteData(options.clearSiteData),
     onStoreError: resolveStoreErrorPolicy(options.onStoreError),
     circuitBreaker: resolveBreaker(options.circuitBreaker),
+    maxStoreCalls: resolveMaxStoreCalls(options.maxStoreCalls),
   })
 }
 
@@ -286,6 +290,12 @@ function resolveClearSiteData(value: SessionOptions['clearSiteData']): string | 
 function resolveStoreErrorPolicy(value: SessionOptions['onStoreError']): 'fail' | 'anonymous' {
   if (value === undefined) return 'fail'
   if (value !== 'fail' && value !== 'anonymous') throw new InvalidOptionError('onStoreError', "must be 'fail' or 'anonymous'")
+  return value
+}
+
+function resolveMaxStoreCalls(value: number | undefined): number {
+  if (value === undefined) return 1000
+  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError('maxStoreCalls', 'must be a positive whole number')
   return value
 }
 

@@ -23,6 +23,8 @@ export class Engine {
   /** Consecutive store failures, and until when the breaker is open (epoch ms). */
   #failures = 0
   #openUntil = 0
+  /** Store calls in flight (R22: bounded). */
+  #inFlight = 0
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
@@ -77,6 +79,20 @@ export class Engine {
    * `disconnect`, or while the circuit breaker is open after repeated failures.
    */
   call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
+    if (this.#inFlight >= this.policy.maxStoreCalls) {
+      // shed load rather than queue behind a slow store: these requests fail fast with 503
+      return this.#failed(operation, Promise.reject(new StoreUnavailableError(`store ${operation} refused: ${this.policy.maxStoreCalls} store calls already in flight`)))
+    }
+    this.#inFlight++
+    const settle = () => {
+      this.#inFlight--
+    }
+    const call = this.#call(operation, run)
+    call.then(settle, settle)
+    return call
+  }
+
+  #call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
     const timeout = this.policy.storeTimeout
     if (!this.storeReady) return this.#failed(operation, callStore(operation, timeout, () => Promise.reject(new Error('store is disconnected'))))
     const breaker = this.policy.circuitBreaker

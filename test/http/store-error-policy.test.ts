@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidOptionError, StoreUnavailableError, type SessionOptions } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, faultStore, freezeClock, handle, peek, recordEvents, serve, sessionCookie, idOf, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, delay, faultStore, freezeClock, gate, handle, memoryStore, peek, recordEvents, serve, sessionCookie, idOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -228,6 +228,53 @@ describe('circuitBreaker', () => {
             JSON.stringify(circuitBreaker),
           )
         }
+      })
+    })
+  }
+})
+
+describe('maxStoreCalls', () => {
+  for (const host of HOSTS) {
+    describe(host.name, () => {
+      it('fails fast with 503 past the limit of store calls in flight, and serves again once they settle', async () => {
+        const inner = memoryStore()
+        // reads wait for `hold`: resolved while logging in, then a gate the test opens
+        let hold: Promise<void> = Promise.resolve()
+        let calls = 0
+        const slow = new Proxy(inner, {
+          get(target, property, receiver) {
+            if (property === 'get') {
+              return async (...args: Parameters<typeof inner.get>) => {
+                calls++
+                await hold
+                return target.get(...args)
+              }
+            }
+            const value = Reflect.get(target, property, receiver)
+            return typeof value === 'function' ? value.bind(target) : value
+          },
+        })
+        const middleware = session({ secret: SECRET, store: slow, maxStoreCalls: 2, storeTimeout: 5_000 })
+        const server = await serve(host, (app) => {
+          app.use(middleware)
+          app.get('/login', (req: Req, res: Res) => {
+            req.session.user = 'ann'
+            res.send('in')
+          })
+          app.get('/me', (req: Req, res: Res) => res.send(String(req.session.user)))
+        })
+        const login = await server.request('/login')
+        const cookie = cookiePair(login)
+        const closed = gate()
+        hold = closed.promise
+        const held = [server.request('/me', { cookie }), server.request('/me', { cookie })]
+        while (calls < 2) await delay(5)
+        const refused = await server.request('/me', { cookie })
+        assert.equal(refused.status, 503)
+        assert.equal(calls, 2, 'the third request never reached the store')
+        closed.open()
+        for (const reply of await Promise.all(held)) assert.equal(reply.body, 'ann')
+        assert.equal((await server.request('/me', { cookie })).body, 'ann')
       })
     })
   }
