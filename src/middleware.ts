@@ -181,7 +181,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           const idHash = engine.idHash(presented.id)
           if (verdict === 'unknown') engine.emit('rejected', () => ({ reason: 'unknown', idHash }))
           else {
-            if (verdict === 'binding') engine.emit('destroyed', () => ({ idHash, reason: 'binding' }))
+            if (verdict === 'binding' || verdict === 'revoked') engine.emit('destroyed', () => ({ idHash, reason: verdict }))
             else engine.emit('expired', () => ({ idHash, kind: verdict }))
             // the store still held it (its TTL is longer than our deadline), or its client changed: delete it, fail-safe
             engine.call('destroy', (s) => s.destroy(key)).catch(noop)
@@ -220,9 +220,11 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   }
 
   /** 'live', or why a stored session must not be used (R10): the store's TTL is not trusted alone. */
-  function judge(record: StoredSession, now: number): 'live' | 'idle' | 'absolute' {
+  function judge(record: StoredSession, now: number): 'live' | 'idle' | 'absolute' | 'revoked' {
     const meta = record.meta
     if (meta !== null && (now >= meta.absoluteExpiresAt || now >= meta.createdAt + policy.absoluteTimeout)) return 'absolute'
+    // R14: every session created before the app's revocation epoch is over
+    if (meta !== null && policy.revokedBefore !== undefined && meta.createdAt < policy.revokedBefore()) return 'revoked'
     if (record.expiresAt <= now) return 'idle'
     // a record a renewal replaced reads for the grace period only: the read's slide must not extend it
     if (meta?.retiredAt !== undefined && now >= meta.retiredAt + policy.renewalGrace) return 'idle'

@@ -62,6 +62,12 @@ export interface SessionOptions {
   circuitBreaker?: { failures?: number; cooldown?: number } | undefined
   /** Most store calls in flight at once; past it requests fail fast with 503 instead of piling up on a slow store (R22). Default 1000. */
   maxStoreCalls?: number | undefined
+  /**
+   * Global revocation (R14): sessions created (or signed in) before this epoch ms are dead. A function
+   * is asked on every load, so an app can end every session at once, on every instance, by changing
+   * the value it returns (from its configuration or database). Default: none.
+   */
+  revokedBefore?: number | (() => number) | undefined
 }
 
 /** Client binding (R26): which properties a session is bound to, and what a mismatch does. */
@@ -115,6 +121,7 @@ export interface Policy {
   readonly onStoreError: 'fail' | 'anonymous'
   readonly circuitBreaker: { readonly failures: number; readonly cooldown: number } | undefined
   readonly maxStoreCalls: number
+  readonly revokedBefore: (() => number) | undefined
 }
 
 const MINUTE = 60_000
@@ -261,6 +268,7 @@ export function resolvePolicy(options: SessionOptions): Policy {
     onStoreError: resolveStoreErrorPolicy(options.onStoreError),
     circuitBreaker: resolveBreaker(options.circuitBreaker),
     maxStoreCalls: resolveMaxStoreCalls(options.maxStoreCalls),
+    revokedBefore: resolveRevokedBefore(options.revokedBefore),
   })
 }
 
@@ -291,6 +299,13 @@ function resolveStoreErrorPolicy(value: SessionOptions['onStoreError']): 'fail' 
   if (value === undefined) return 'fail'
   if (value !== 'fail' && value !== 'anonymous') throw new InvalidOptionError('onStoreError', "must be 'fail' or 'anonymous'")
   return value
+}
+
+function resolveRevokedBefore(value: SessionOptions['revokedBefore']): Policy['revokedBefore'] {
+  if (value === undefined) return undefined
+  if (typeof value === 'function') return value
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidOptionError('revokedBefore', 'must be an epoch ms number or a function returning one')
+  return () => value
 }
 
 function resolveMaxStoreCalls(value: number | undefined): number {
