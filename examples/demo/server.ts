@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { SessionStore } from '../../src/index.ts'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
-import { isMain } from '../is-main.ts'
+import { isMain, sessionSecret } from '../setup.ts'
 import { homePage, loginPage, profilePage } from './pages.ts'
 import { compatEntry, mainEntry } from './session-layer.ts'
 
@@ -33,17 +33,8 @@ export interface DemoOptions {
   store?: SessionStore
 }
 
-const DEVELOPMENT_SECRET = 'development-only secret: set SESSION_SECRET in production'
 const DEMO_PASSWORD_DIGEST = createHash('sha256').update('demo').digest()
 const MAX_USERNAME_LENGTH = 64
-
-function sessionSecret(): string {
-  const secret = process.env.SESSION_SECRET
-  if (secret) return secret
-  // the fallback is public (it is in this file): never sign production cookies with it
-  if (process.env.NODE_ENV === 'production') throw new Error('SESSION_SECRET is required when NODE_ENV=production')
-  return DEVELOPMENT_SECRET
-}
 
 /** Where sessions live: a SQLite file, so they survive a restart of the demo. */
 export function createStore(path = process.env.SESSION_DB ?? 'demo-sessions.sqlite'): SessionStore {

@@ -8,29 +8,13 @@ import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from '../../src/index.ts'
 import compatSession from '../../src/compat.ts'
-import { isMain } from '../is-main.ts'
+import { isMain, sessionSecret, type ExampleOptions } from '../setup.ts'
+export type { ExampleOptions }
 
 declare module '../../src/index.ts' {
   interface SessionData {
     user: string
   }
-}
-
-export interface ExampleOptions {
-  /** Use the compat entry (express-session's API, `tessera-session/compat`). Default false. */
-  compat?: boolean
-  /** The Express module to build the app with. Default Express 5. */
-  express?: typeof express
-}
-
-const DEVELOPMENT_SECRET = 'development-only secret: set SESSION_SECRET in production'
-
-function sessionSecret(): string {
-  const secret = process.env.SESSION_SECRET
-  if (secret) return secret
-  // the fallback is public (it is in this file): never sign production cookies with it
-  if (process.env.NODE_ENV === 'production') throw new Error('SESSION_SECRET is required when NODE_ENV=production')
-  return DEVELOPMENT_SECRET
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
