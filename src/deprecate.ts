@@ -1,6 +1,5 @@
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { debuglog } from 'node:util'
 
 /**
  * compat: express-session's deprecation notices, as its `depd` prints them: namespace
@@ -47,6 +46,3 @@ export function deprecate(message: string): void {
     : `${new Date().toUTCString()} ${NAMESPACE} deprecated ${message}${where && ` at ${where}`}`
   process.stderr.write(output + '\n', 'utf8')
 }
-
-/** The debug log, enabled by `NODE_DEBUG=tessera-session`. It never receives ids, cookie values or secrets. */
-export const debug = debuglog('tessera-session')

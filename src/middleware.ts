@@ -12,6 +12,7 @@ import { isContractStore, type SessionStore, type StoredSession, type UserSessio
 import { fromCallbackStore } from './stores/legacy.ts'
 import type { Store as CallbackStore } from './compat/store.ts'
 import { isWellFormedId } from './signing.ts'
+import { debug } from './debug.ts'
 
 function noop(): void {}
 
@@ -160,6 +161,8 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       return
     }
     if ('rejected' in presented) {
+      // the debug log names reasons and outcomes, never an id, a cookie value or a secret
+      debug('cookie rejected: %s', presented.rejected)
       context.noteRejectedCookie()
       engine.emit('rejected', () => ({ reason: presented.rejected }))
       finish(context, next)
@@ -177,6 +180,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         const judged = record === null || foreign ? 'unknown' : judge(record, now)
         const verdict = judged === 'live' ? checkBinding(record as StoredSession, req, presented.id) : judged
         if (verdict !== 'live') {
+          debug('stored session not used: %s', verdict)
           context.noteRejectedCookie()
           const idHash = engine.idHash(presented.id)
           if (verdict === 'unknown') engine.emit('rejected', () => ({ reason: 'unknown', idHash }))
@@ -206,6 +210,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           finish(context, next)
           return
         }
+        debug('store read failed: %s', (err as Error)?.message)
         if (policy.onStoreError === 'anonymous') {
           // availability over the session: served without one, and nothing is written or set
           context.readOnly = true

@@ -10,6 +10,7 @@ import { ManagedSession } from '../managed-session.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
+import { debug } from '../debug.ts'
 
 export type NextFunction = (err?: unknown) => void
 
@@ -527,6 +528,7 @@ export class RequestContext {
     // as stored (null, not undefined): an unchanged owner is not a change for a later save or the end of the response
     this.#userId = userId
     this.engine.emit('created', () => ({ idHash: this.engine.idHash(id) }))
+    debug('session created')
     const retiring = this.#retiring
     if (retiring !== undefined) {
       this.#retiring = undefined
@@ -564,6 +566,7 @@ export class RequestContext {
     const key = this.#key as string
     const result = await this.engine.call('update', (store) => store.update(key, patch, expiresAt))
     if (result !== 'ok') {
+      debug('update answered %s', result)
       // destroyed (or changed) by another request meanwhile: never resurrected, no cookie for it
       this.#gone = true
       this.#stored = false
