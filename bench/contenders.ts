@@ -4,7 +4,7 @@
  * (what to build).
  */
 
-export const Middlewares = { bare: 'bare', expressSession: 'express-session', compat: 'compat', main: 'main' } as const
+export const Middlewares = { bare: 'bare', roundTrip: 'round-trip', expressSession: 'express-session', compat: 'compat', main: 'main' } as const
 export type Middleware = (typeof Middlewares)[keyof typeof Middlewares]
 
 export const StoreKinds = { none: 'none', memory: 'memory', sqlite: 'sqlite', redis: 'redis', postgres: 'postgres' } as const
@@ -23,6 +23,8 @@ export interface Contender {
 
 export const CONTENDERS: readonly Contender[] = [
   { id: 'bare', label: 'bare Express', middleware: 'bare', store: 'none', storeLabel: '—' },
+  // a reference, not a session library: what one Redis round trip per request costs on this machine
+  { id: 'bare-redis-get', label: 'bare Express + one Redis GET', middleware: 'round-trip', store: 'redis', storeLabel: 'node-redis GET of one key, no session' },
   { id: 'es-memory', label: 'express-session + MemoryStore', middleware: 'express-session', store: 'memory', storeLabel: "express-session's MemoryStore" },
   { id: 'es-redis', label: 'express-session + connect-redis', middleware: 'express-session', store: 'redis', storeLabel: 'connect-redis 10 (node-redis)' },
   { id: 'es-pg', label: 'express-session + connect-pg-simple', middleware: 'express-session', store: 'postgres', storeLabel: 'connect-pg-simple 10' },

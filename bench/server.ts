@@ -22,7 +22,7 @@ if (layer.middleware !== undefined) app.use(layer.middleware)
 
 let created = 0
 let failures = 0
-const hasSession = contender.middleware !== 'bare'
+const hasSession = contender.middleware !== 'bare' && contender.middleware !== 'round-trip'
 
 app.get('/anonymous', (_req, res) => {
   res.send('ok')

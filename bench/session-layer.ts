@@ -116,8 +116,20 @@ async function mainLayer(contender: Contender, at: StoreLocation): Promise<Sessi
   throw new Error(`${contender.id}: no ${contender.store} store for the main entry`)
 }
 
+/** The reference contender: no session, one Redis GET per request, the floor any Redis-backed session pays. */
+async function roundTripLayer(at: StoreLocation): Promise<SessionLayer> {
+  const client = await redisClient(at.redisUrl)
+  const key = `${at.prefix}probe`
+  await client.set(key, 'x')
+  const middleware: RequestHandler = (_req, _res, next) => {
+    client.get(key).then(() => next(), next)
+  }
+  return { middleware, pool: undefined, close: async () => void (await client.quit()) }
+}
+
 export function openSessionLayer(contender: Contender, at: StoreLocation): Promise<SessionLayer> {
   if (contender.middleware === 'bare') return Promise.resolve({ middleware: undefined, pool: undefined, close: async () => {} })
+  if (contender.middleware === 'round-trip') return roundTripLayer(at)
   return contender.middleware === 'main' ? mainLayer(contender, at) : legacyLayer(contender, at)
 }
 

@@ -174,7 +174,7 @@ async function runContender(env: Environment, options: RunOptions, generator: Ch
   const { server, port } = await startServer(c, at)
   const results: CellResult[] = []
   try {
-    const needsSessions = c.middleware !== 'bare' && options.scenarios.some((s) => s === 'read' || s === 'write')
+    const needsSessions = c.middleware !== 'bare' && c.middleware !== 'round-trip' && options.scenarios.some((s) => s === 'read' || s === 'write')
     // bare Express gets the same cookie headers, so the ratio isolates the session work
     const cookies = needsSessions ? await seedSessions(port, options.sessions) : Array.from({ length: options.sessions }, (_, i) => `connect.sid=s%3Abare${i}`)
     let warmup = options.firstWarmup
