@@ -4,8 +4,7 @@ import type { SessionEventName, SessionEvents } from './events.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
 import { Engine } from './engine/engine.ts'
 import { RequestContext, type NextFunction } from './engine/context.ts'
-import { readSessionId, type PresentedId } from './engine/read.ts'
-import { VerifiedCookies } from './engine/verified-cookies.ts'
+import { readSessionId } from './engine/read.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
@@ -127,7 +126,6 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     }
   }
   const staticPath = policy.staticCookie?.path
-  const verified = new VerifiedCookies<PresentedId>()
 
   const handler = function session(request: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const req = request as SessionRequest
@@ -155,7 +153,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     req.sessionStore = store
     context.readOnly = req[kReadOnly] === true || (policy.readOnly !== undefined && policy.readOnly(req))
 
-    const presented = readSessionId(req.headers.cookie, policy.name, policy.secrets, verified)
+    const presented = readSessionId(req.headers.cookie, policy.name, policy.secrets, engine.verified)
     if (presented === undefined) {
       finish(context, next)
       return
@@ -169,7 +167,9 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       return
     }
     const now = Date.now()
-    const slide = context.readOnly ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore: now + policy.idleTimeout - policy.touchAfter }
+    const slideIfBefore = now + policy.idleTimeout - policy.touchAfter
+    const slideKnownNotDue = presented.expiresAt !== undefined && presented.expiresAt >= slideIfBefore
+    const slide = context.readOnly || slideKnownNotDue ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore }
     // express-session's records are stored under the raw id; ours under a hash of it (R5)
     const key = (presented.key ??= presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id))
     engine.call('get', (s) => s.get(key, slide)).then(
@@ -196,7 +196,9 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         const live = record as StoredSession
         const moved = slide !== undefined && live.expiresAt < slide.slideIfBefore
         const ownLifetime = live.meta?.cookieMaxAge != null
-        context.adopt(presented, key, live, moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined)
+        const slidTo = moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined
+        presented.expiresAt = slidTo ?? live.expiresAt
+        context.adopt(presented, key, live, slidTo)
         // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
         if (moved && ownLifetime) context.requestTouch()
         next()

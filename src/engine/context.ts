@@ -358,6 +358,12 @@ export class RequestContext {
     }
   }
 
+  /** Remembers the expiry just written on the verified cookie's cache entry (a hint for the next read's slide). */
+  #noteExpiry(expiresAt: number): void {
+    const presented = this.#presented
+    if (presented !== undefined && presented.id === this.#id) presented.expiresAt = expiresAt
+  }
+
   /** `touch()`: slide the expiry on this response even if the throttle would skip it. */
   requestTouch(): void {
     this.#touchRequested = true
@@ -505,6 +511,7 @@ export class RequestContext {
       await this.engine.call('touch', (store) => store.touch(key, next))
       this.#expiresAt = next
       this.#expiryMoved = true
+      this.#noteExpiry(next)
     }
   }
 
@@ -576,6 +583,7 @@ export class RequestContext {
     this.#metaDirty = false
     this.#expiresAt = expiresAt
     this.#expiryMoved = true
+    this.#noteExpiry(expiresAt)
     if (serialized !== undefined) this.#baseline = serialized
     if (this.#record) this.#record.userId = userId ?? null
   }
@@ -625,7 +633,10 @@ export class RequestContext {
     const expiresAt = this.#stored && (this.#expiryMoved || this.#committed) ? this.#expiresAt : this.#nextExpiry(now)
     const secret = this.engine.policy.secrets[0] as string
     // a migrated express-session id that v1 cannot carry stays in express-session's format, or the next request could not read it
-    const value = isWellFormedId(id) ? signV1(id, this.engine.policy.name, secret) : 's:' + signLegacy(id, secret)
+    const wellFormed = isWellFormedId(id)
+    const value = wellFormed ? signV1(id, this.engine.policy.name, secret) : 's:' + signLegacy(id, secret)
+    // the value the client will send back: known, so its next request skips the HMAC and, while fresh, the slide
+    if (wellFormed && this.#key !== undefined) this.engine.verified.set(value, { id, reissue: false, format: 'v1', key: this.#key, expiresAt })
     if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, Math.max(0, Math.ceil((expiresAt - now) / 1000)))
     else this.#setCookie(value, undefined, attrs, undefined)
     this.#cookieSent = true

@@ -9,6 +9,8 @@ import { isSecureRequest } from '../compat/middleware.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
 import { callStore } from './store-call.ts'
+import type { PresentedId } from './read.ts'
+import { VerifiedCookies } from './verified-cookies.ts'
 
 /**
  * What one `session()` call shares across its requests: the frozen policy, the store, the event
@@ -18,6 +20,8 @@ export class Engine {
   readonly policy: Policy
   readonly store: SessionStore
   readonly events = new EventEmitter()
+  /** Cookie values verified (or issued) by this middleware, and what they stand for. */
+  readonly verified = new VerifiedCookies<PresentedId>()
   readonly #hashKey: Buffer
   storeReady = true
   /** Consecutive store failures, and until when the breaker is open (epoch ms). */

@@ -15,6 +15,12 @@ export interface PresentedId {
   format: 'v1' | 'legacy'
   /** The store key of `id`, once computed (the middleware fills it in; cached with the rest). */
   key?: string
+  /**
+   * The session's server expiry as this process last saw or wrote it: while it is later than the
+   * slide threshold, a read need not ask the store to slide (a plain read is cheaper, for Redis no
+   * script). Only a hint: the store decides, and the end of the response touches if it was wrong.
+   */
+  expiresAt?: number
 }
 
 export type ReadResult = PresentedId | { rejected: RejectReason } | undefined
