@@ -11,6 +11,8 @@ import net from 'node:net'
 import { createRequire } from 'node:module'
 import { inherits } from 'node:util'
 import { parseSetCookie, type ParsedSetCookie } from '../support/set-cookie.ts'
+import { request, type Reply, type RequestOptions } from '../support/request.ts'
+export { request, type Reply, type RequestOptions }
 export { parseSetCookie, type ParsedSetCookie }
 
 export const require = createRequire(import.meta.url)
@@ -93,22 +95,7 @@ export interface ServeOptions {
   trustProxy?: boolean
 }
 
-export interface Reply {
-  status: number
-  headers: http.IncomingHttpHeaders
-  /** Every Set-Cookie line, as sent. */
-  cookies: string[]
-  body: string
-}
 
-export interface RequestOptions {
-  method?: string
-  headers?: Record<string, string>
-  /** Cookie request header. */
-  cookie?: string
-  /** Reject with Error('timeout') when no complete response arrives in time. */
-  timeout?: number
-}
 
 export interface TestServer {
   server: http.Server
@@ -205,29 +192,6 @@ export async function serve(
   return testServer
 }
 
-/** One request on its own connection (no keep-alive pool), body read in full. */
-export function request(url: string, options: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) }
-    if (options.cookie !== undefined) headers.cookie = options.cookie
-    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => {
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          cookies: res.headers['set-cookie'] ?? [],
-          body: Buffer.concat(chunks).toString('utf8'),
-        })
-      })
-      res.on('error', reject)
-    })
-    if (options.timeout !== undefined) req.setTimeout(options.timeout, () => req.destroy(new Error('timeout')))
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 /** Polls `condition` every 2 ms; rejects after `timeout` ms. */
 export async function waitFor(condition: () => boolean, timeout = 500): Promise<void> {

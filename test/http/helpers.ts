@@ -13,6 +13,8 @@ import { MemoryStore, type SessionHandler, type SessionMeta, type SessionStore }
 import { kContractStore, type StoredSession } from '../../src/stores/contract.ts'
 import { storeKeyOf } from '../../src/engine/engine.ts'
 import { parseSetCookie, type ParsedSetCookie } from '../support/set-cookie.ts'
+import { request, type Reply, type RequestOptions } from '../support/request.ts'
+export { request, type Reply, type RequestOptions }
 export { parseSetCookie, type ParsedSetCookie, storeKeyOf }
 
 export const require = createRequire(import.meta.url)
@@ -40,22 +42,7 @@ export const HOSTS: Host[] = [
 // ---------------------------------------------------------------------------------------------
 // servers
 
-export interface Reply {
-  status: number
-  headers: http.IncomingHttpHeaders
-  /** Every Set-Cookie line, as sent. */
-  cookies: string[]
-  body: string
-}
 
-export interface RequestOptions {
-  method?: string
-  /** Cookie request header. */
-  cookie?: string
-  headers?: Record<string, string>
-  /** Reject with Error('timeout') when no complete response arrives within this many ms. */
-  timeout?: number
-}
 
 export interface TestServer {
   url: string
@@ -110,24 +97,6 @@ export async function serve(host: Host, setup: (app: App) => void): Promise<Test
   return testServer
 }
 
-/** One request on its own connection, body read in full. */
-export function request(url: string, options: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) }
-    if (options.cookie !== undefined) headers.cookie = options.cookie
-    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, cookies: res.headers['set-cookie'] ?? [], body: Buffer.concat(chunks).toString('utf8') }),
-      )
-      res.on('error', reject)
-    })
-    if (options.timeout !== undefined) req.setTimeout(options.timeout, () => req.destroy(new Error('timeout')))
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 /** An async route handler that Express 4 can use too: a rejection goes to `next`. */
 export function handle(fn: (req: Req, res: Res) => unknown): (req: Req, res: Res, next: Next) => void {
