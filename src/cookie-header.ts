@@ -77,19 +77,12 @@ export function allCookieValues(header: string, name: string, limit = 4): string
   return values
 }
 
-/** Whether a pair's name equals `name` ignoring ASCII case (but not exactly: the caller found no exact match). */
+/** Whether a pair's name equals `name` ignoring case (the caller found no exact match): the same scan, on lowered text. */
 export function hasCaseVariant(header: string, name: string): boolean {
-  const lower = name.toLowerCase()
-  const lowerHeader = header.toLowerCase()
-  let index = lowerHeader.indexOf(lower)
-  while (index !== -1) {
-    // a name starts the header or follows `;` and blanks, and is followed by blanks and `=`
-    let before = index - 1
-    while (before >= 0 && isBlank(header.charCodeAt(before))) before--
-    let after = index + name.length
-    while (after < header.length && isBlank(header.charCodeAt(after))) after++
-    if ((before < 0 || header.charCodeAt(before) === 0x3b) && header.charCodeAt(after) === 0x3d) return true
-    index = lowerHeader.indexOf(lower, index + 1)
-  }
-  return false
+  let found = false
+  scanPairs(header.toLowerCase(), name.toLowerCase(), () => {
+    found = true
+    return false
+  })
+  return found
 }
