@@ -60,3 +60,13 @@ export function otherCpu(before: CpuSnapshot | undefined, after: CpuSnapshot | u
   const other = (after.busy - before.busy - ours) / 100 / seconds
   return Math.max(0, Math.min(cpus().length, other))
 }
+
+/**
+ * CPU seconds (user + system) process `pid` used between two snapshots, or undefined when either
+ * lacks it. Steal time (another guest on the host) is not in it, so it is steadier than throughput.
+ */
+export function processCpuSeconds(before: CpuSnapshot | undefined, after: CpuSnapshot | undefined, pid: number): number | undefined {
+  const from = before?.ours.get(pid)
+  const to = after?.ours.get(pid)
+  return from === undefined || to === undefined ? undefined : (to - from) / 100
+}

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Contender, Scenario } from './contenders.ts'
 import type { RunOptions } from './options.ts'
-import { seedSessions } from './seed.ts'
+import { cookiesFor } from './seed.ts'
 import { load, locationOf, startGenerator, startServer, type Environment } from './throughput.ts'
 
 interface ProfileNode {
@@ -73,7 +73,7 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
   const generator = await startGenerator()
   const { server, port } = await startServer(contender, at, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
   try {
-    const cookies = scenario === 'read' || scenario === 'write' ? await seedSessions(port, options.sessions) : []
+    const cookies = await cookiesFor(contender, port, [scenario], options.sessions)
     await load(generator, port, scenario, cookies, 1, options.connections)
     const result = await load(generator, port, scenario, cookies, options.profileSeconds, options.connections)
     env.log(`${contender.id} ${scenario}: ${Math.round(result.requestsPerSecond)} req/s under the profiler, ${result.failed} failed`)

@@ -68,6 +68,17 @@ function throughputSection(report: Report, chartPath: string | undefined): strin
   for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => ratioCell(find(c, s))).join(' | ')} |`)
   out.push('')
   if (chartPath !== undefined) out.push(`![Throughput relative to bare Express](${chartPath})`, '')
+  if (rows.some((r) => r.serverCpuUs !== undefined)) {
+    const cpu = (c: Contender, s: string) => fixed(find(c, s)?.serverCpuUs ?? Number.NaN, 1)
+    out.push('### Server CPU per request', '')
+    out.push(
+      "CPU time (user + system) of the server process over a measurement ÷ its responses, in µs, median over rounds; lower is better. Unlike throughput it leaves out time spent waiting for a store and time another guest of the host took (steal), so it is the steadier measure of the work a session layer adds: subtract bare Express's figure.",
+      '',
+    )
+    out.push(`| contender | ${options.scenarios.join(' | ')} |`, `|---|${options.scenarios.map(() => '---:').join('|')}|`)
+    for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => cpu(c, s)).join(' | ')} |`)
+    out.push('')
+  }
   const failures = rows.filter((r) => r.failed > 0)
   if (failures.length > 0) {
     out.push(`**Failed requests** (non-2xx, errors, timeouts — their numbers are not valid): ${failures.map((r) => `${r.contender.id} ${r.scenario}: ${r.failed}`).join('; ')}.`, '')

@@ -3,6 +3,7 @@
  * session, with no cookie, keeping the `name=value` of the Set-Cookie each answer carries.
  */
 import { Agent, request } from 'node:http'
+import type { Contender, Scenario } from './contenders.ts'
 
 function login(agent: Agent, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -38,4 +39,15 @@ export async function seedSessions(port: number, count: number, concurrency = 8)
   }
   if (new Set(cookies).size !== count) throw new Error(`seeding gave ${new Set(cookies).size} distinct cookies, not ${count}`)
   return cookies
+}
+
+/**
+ * The cookies a contender's load rotates through: real sessions when it has a session layer and a
+ * scenario reads one, otherwise the same number of meaningless cookie headers, so that bare Express
+ * parses as many bytes and the ratio isolates the session work.
+ */
+export async function cookiesFor(contender: Contender, port: number, scenarios: readonly Scenario[], count: number): Promise<string[]> {
+  const hasSessions = contender.middleware !== 'bare' && contender.middleware !== 'round-trip'
+  if (hasSessions && scenarios.some((s) => s === 'read' || s === 'write')) return seedSessions(port, count)
+  return Array.from({ length: count }, (_, i) => `connect.sid=s%3Abare${i}`)
 }

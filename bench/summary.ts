@@ -22,6 +22,8 @@ export interface SummaryRow {
   pgTransactions?: number
   /** Most cores other processes used in any round of this row (Linux). */
   otherCpu?: number
+  /** Server CPU µs per request, median over rounds (Linux). */
+  serverCpuUs?: number
 }
 
 export function summarize(cells: readonly CellResult[], contenders: readonly Contender[], scenarios: readonly Scenario[]): SummaryRow[] {
@@ -55,6 +57,8 @@ export function summarize(cells: readonly CellResult[], contenders: readonly Con
       const pg = mine.filter((x) => x.pgTransactions !== undefined)
       const cpu = mine.map((x) => x.otherCpu).filter((n): n is number => n !== undefined)
       if (cpu.length > 0) row.otherCpu = Math.max(...cpu)
+      const serverCpu = mine.map((x) => x.serverCpuUs).filter((n): n is number => n !== undefined)
+      if (serverCpu.length > 0) row.serverCpuUs = median(serverCpu)
       if (pg.length > 0) row.pgTransactions = median(pg.map((x) => x.pgTransactions as number))
       rows.push(row)
     }

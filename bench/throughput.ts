@@ -6,12 +6,12 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Child } from './child.ts'
-import { cpuSnapshot, otherCpu } from './cpu-usage.ts'
+import { cpuSnapshot, otherCpu, processCpuSeconds } from './cpu-usage.ts'
 import { BUSY_CORES, type Patience } from './quiet.ts'
 import { SCENARIO_PATHS, type Contender, type Scenario } from './contenders.ts'
 import type { LoadRequest, LoadResult } from './load.ts'
 import type { RunOptions } from './options.ts'
-import { seedSessions } from './seed.ts'
+import { cookiesFor } from './seed.ts'
 import type { PostgresMonitor, RedisMonitor } from './services.ts'
 import type { StoreLocation } from './session-layer.ts'
 
@@ -36,6 +36,8 @@ export interface CellResult {
   pgTransactions?: number
   /** Cores other processes used during the measurement (Linux), see cpu-usage.ts. */
   otherCpu?: number
+  /** CPU time (user + system) the server process used per response, in µs (Linux). */
+  serverCpuUs?: number
 }
 
 /** What the generator reaches against a bare node:http server (no Express), with and without cookies. */
@@ -139,6 +141,8 @@ async function measureOnce(env: Environment, options: RunOptions, cell: Cell): P
     failed: result.failed,
     otherCpu: otherCpu(cpuBefore, cpuAfter),
   }
+  const serverCpu = processCpuSeconds(cpuBefore, cpuAfter, server.process.pid ?? 0)
+  if (serverCpu !== undefined && result.responses > 0) cellResult.serverCpuUs = (serverCpu * 1e6) / result.responses
   if (counted) {
     const flushed = await server.ask({ type: 'flush-pg' }, 'flushed-pg', 30_000)
     const pgAfter = await (env.pg as PostgresMonitor).transactions()
@@ -174,9 +178,7 @@ async function runContender(env: Environment, options: RunOptions, generator: Ch
   const { server, port } = await startServer(c, at)
   const results: CellResult[] = []
   try {
-    const needsSessions = c.middleware !== 'bare' && c.middleware !== 'round-trip' && options.scenarios.some((s) => s === 'read' || s === 'write')
-    // bare Express gets the same cookie headers, so the ratio isolates the session work
-    const cookies = needsSessions ? await seedSessions(port, options.sessions) : Array.from({ length: options.sessions }, (_, i) => `connect.sid=s%3Abare${i}`)
+    const cookies = await cookiesFor(c, port, options.scenarios, options.sessions)
     let warmup = options.firstWarmup
     for (const scenario of options.scenarios) {
       const result = await measureCell(env, options, { generator, server, port, c, scenario, cookies, warmup, round })

@@ -2,13 +2,13 @@ import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
-import { SessionDataError, StoreUnavailableError } from '../errors.ts'
+import { SessionDataError, StoreTimeoutError, StoreUnavailableError, type TesseraError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
 import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../compat/middleware.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
-import { callStore } from './store-call.ts'
+import { Deadlines, storeFailure } from './store-call.ts'
 import type { PresentedId } from './read.ts'
 import { VerifiedCookies } from './verified-cookies.ts'
 
@@ -27,12 +27,14 @@ export class Engine {
   /** Consecutive store failures, and until when the breaker is open (epoch ms). */
   #failures = 0
   #openUntil = 0
-  /** Store calls in flight (R22: bounded). */
+  /** Store calls in flight (R22: bounded), and their deadlines. */
   #inFlight = 0
+  readonly #deadlines: Deadlines
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
     this.store = store
+    this.#deadlines = new Deadlines(policy.storeTimeout)
     // a key for event hashes and bindings, derived from the signing secret and never used to sign anything
     this.#hashKey = createHmac('sha256', policy.secrets[0] as string).update('tessera-session event id hash').digest()
   }
@@ -61,14 +63,6 @@ export class Engine {
     return hmac.digest('base64url').slice(0, 22)
   }
 
-  /** Raises `store_error` for a failed store call (R25), whatever code made it; the rejection goes on. */
-  #failed<T>(operation: string, call: Promise<T>): Promise<T> {
-    return call.catch((err: unknown) => {
-      if (!(err instanceof SessionDataError)) this.emit('store_error', () => ({ operation, error: err as Error }))
-      throw err
-    })
-  }
-
   /** Emits only when someone listens, building the payload only then. */
   emit<E extends SessionEventName>(name: E, payload: () => SessionEvents[E]): void {
     if (this.events.listenerCount(name) > 0) this.events.emit(name, payload())
@@ -80,46 +74,65 @@ export class Engine {
 
   /**
    * A store call with the policy's timeout (R22). Fails at once while the store reported
-   * `disconnect`, or while the circuit breaker is open after repeated failures.
+   * `disconnect`, while the circuit breaker is open after repeated failures, and when
+   * `maxStoreCalls` calls are in flight already. Any failure but unreadable data raises `store_error`
+   * (R25); one promise per call, whatever the policy.
    */
   call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
     if (this.#inFlight >= this.policy.maxStoreCalls) {
       // shed load rather than queue behind a slow store: these requests fail fast with 503
-      return this.#failed(operation, Promise.reject(new StoreUnavailableError(`store ${operation} refused: ${this.policy.maxStoreCalls} store calls already in flight`)))
+      return this.#refuse(operation, `store ${operation} refused: ${this.policy.maxStoreCalls} store calls already in flight`)
+    }
+    if (!this.storeReady) return this.#refuse(operation, `store ${operation} failed: store is disconnected`)
+    const breaker = this.policy.circuitBreaker
+    if (breaker !== undefined && Date.now() < this.#openUntil) {
+      return this.#refuse(operation, `store ${operation} skipped: the circuit breaker is open after ${breaker.failures} failures`)
     }
     this.#inFlight++
-    const settle = () => {
-      this.#inFlight--
-    }
-    const call = this.#call(operation, run)
-    call.then(settle, settle)
-    return call
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: TesseraError): void => {
+        this.#inFlight--
+        // unreadable data is one record's problem, not the store's: no event, and it does not count towards the breaker
+        if (!(err instanceof SessionDataError)) {
+          this.#countFailure()
+          this.emit('store_error', () => ({ operation, error: err }))
+        }
+        reject(err)
+      }
+      const deadline = this.#deadlines.start(() => fail(new StoreTimeoutError(`store ${operation} did not answer within ${this.policy.storeTimeout} ms`)))
+      let pending: Promise<T>
+      try {
+        pending = run(this.store)
+      } catch (err) {
+        if (this.#deadlines.finish(deadline)) fail(storeFailure(operation, err))
+        return
+      }
+      pending.then(
+        (value) => {
+          if (!this.#deadlines.finish(deadline)) return
+          this.#inFlight--
+          this.#failures = 0
+          resolve(value)
+        },
+        (err: unknown) => {
+          if (this.#deadlines.finish(deadline)) fail(storeFailure(operation, err))
+        },
+      )
+    })
   }
 
-  #call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
-    const timeout = this.policy.storeTimeout
-    if (!this.storeReady) return this.#failed(operation, callStore(operation, timeout, () => Promise.reject(new Error('store is disconnected'))))
+  #refuse(operation: string, message: string): Promise<never> {
+    const err = new StoreUnavailableError(message)
+    this.emit('store_error', () => ({ operation, error: err }))
+    return Promise.reject(err)
+  }
+
+  #countFailure(): void {
     const breaker = this.policy.circuitBreaker
-    if (breaker === undefined) return this.#failed(operation, callStore(operation, timeout, () => run(this.store)))
-    if (Date.now() < this.#openUntil) {
-      return this.#failed(operation, Promise.reject(new StoreUnavailableError(`store ${operation} skipped: the circuit breaker is open after ${breaker.failures} failures`)))
-    }
-    return this.#failed(operation, callStore(operation, timeout, () => run(this.store))).then(
-      (value) => {
-        this.#failures = 0
-        return value
-      },
-      (err: unknown) => {
-        // unreadable data is one record's problem, not the store's: it does not count towards the breaker
-        if (err instanceof SessionDataError) throw err
-        if (++this.#failures >= breaker.failures) {
-          // open; after the cooldown calls go through again (half-open), and the first failure reopens it
-          this.#openUntil = Date.now() + breaker.cooldown
-          this.#failures = breaker.failures - 1
-        }
-        throw err
-      },
-    )
+    if (breaker === undefined || ++this.#failures < breaker.failures) return
+    // open; after the cooldown calls go through again (half-open), and the first failure reopens it
+    this.#openUntil = Date.now() + breaker.cooldown
+    this.#failures = breaker.failures - 1
   }
 }
 

@@ -1,33 +1,69 @@
-import { StoreTimeoutError, StoreUnavailableError, TesseraError } from '../errors.ts'
+import { StoreUnavailableError, TesseraError } from '../errors.ts'
 
-/**
- * Runs one store operation with a deadline (R22). A store that throws or rejects becomes a
- * `StoreUnavailableError`, one that does not answer in time a `StoreTimeoutError`; both carry the
- * original error as `cause` and make the request fail closed.
- */
-export function callStore<T>(operation: string, timeout: number, run: () => Promise<T>): Promise<T> {
-  let promise: Promise<T>
-  try {
-    promise = run()
-  } catch (err) {
-    return Promise.reject(wrap(operation, err))
-  }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreTimeoutError(`store ${operation} did not answer within ${timeout} ms`)), timeout)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (err: unknown) => {
-        clearTimeout(timer)
-        reject(wrap(operation, err))
-      },
-    )
-  })
+/** A store call whose deadline has not passed yet. */
+export interface Deadline {
+  readonly at: number
+  readonly expire: () => void
 }
 
-function wrap(operation: string, err: unknown): TesseraError {
+/**
+ * The deadlines of store calls in flight (R22), kept by one timer rather than one per call. Every
+ * call of an engine has the same timeout, so deadlines fall in the order calls start: the oldest
+ * pending call is always the next to expire, and the timer only ever waits for it. A call costs an
+ * insertion into and a deletion from an ordered set; the timer is re-armed once per timeout at most
+ * while calls keep overlapping, and cleared whenever none is in flight, so it never keeps an idle
+ * process alive.
+ */
+export class Deadlines {
+  readonly #timeout: number
+  /** Insertion-ordered, hence ordered by deadline. */
+  readonly #pending = new Set<Deadline>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(timeout: number) {
+    this.#timeout = timeout
+  }
+
+  /** Starts the clock of a call; `expire` runs once if the call is still pending at its deadline. */
+  start(expire: () => void): Deadline {
+    const deadline: Deadline = { at: Date.now() + this.#timeout, expire }
+    this.#pending.add(deadline)
+    if (this.#timer === undefined) this.#arm(deadline.at)
+    return deadline
+  }
+
+  /** Stops the clock of a call: true, or false when it had expired already (its outcome is moot). */
+  finish(deadline: Deadline): boolean {
+    if (!this.#pending.delete(deadline)) return false
+    if (this.#pending.size === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+    return true
+  }
+
+  #arm(at: number): void {
+    this.#timer = setTimeout(this.#fire, Math.max(1, at - Date.now()))
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined
+    const now = Date.now()
+    const expired: Deadline[] = []
+    for (const deadline of this.#pending) {
+      if (deadline.at > now) break
+      expired.push(deadline)
+    }
+    for (const deadline of expired) this.#pending.delete(deadline)
+    // re-armed before the callbacks run, so that a call they start finds the timer set
+    const next = this.#pending.values().next()
+    if (!next.done) this.#arm(next.value.at)
+    for (const deadline of expired) deadline.expire()
+  }
+}
+
+/** A store's error as the engine reports it: our own errors as they are, anything else as `StoreUnavailableError` with it as `cause`. */
+export function storeFailure(operation: string, err: unknown): TesseraError {
   if (err instanceof TesseraError) return err
   const detail = err instanceof Error ? err.message : String(err)
   return new StoreUnavailableError(`store ${operation} failed: ${detail}`, { cause: err })

@@ -1,0 +1,91 @@
+import { afterEach, beforeEach, describe, it, mock } from 'node:test'
+import assert from 'node:assert/strict'
+import { Deadlines } from '../../../src/engine/store-call.ts'
+
+describe('Deadlines (one timer for every store call in flight)', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }))
+  afterEach(() => mock.timers.reset())
+
+  it('expires a call still pending at its deadline, once, and not before', () => {
+    const deadlines = new Deadlines(100)
+    const expired: string[] = []
+    const call = deadlines.start(() => expired.push('a'))
+    mock.timers.tick(99)
+    assert.deepEqual(expired, [])
+    mock.timers.tick(1)
+    assert.deepEqual(expired, ['a'])
+    mock.timers.tick(1_000)
+    assert.deepEqual(expired, ['a'])
+    assert.equal(deadlines.finish(call), false, 'an expired call reports that its outcome no longer counts')
+  })
+
+  it('never expires a call that finished in time', () => {
+    const deadlines = new Deadlines(100)
+    let expired = 0
+    const call = deadlines.start(() => expired++)
+    mock.timers.tick(50)
+    assert.equal(deadlines.finish(call), true)
+    mock.timers.tick(500)
+    assert.equal(expired, 0)
+  })
+
+  it('expires overlapping calls each at its own deadline, with one timer following the oldest', () => {
+    const deadlines = new Deadlines(100)
+    const expired: string[] = []
+    deadlines.start(() => expired.push('a'))
+    mock.timers.tick(30)
+    const b = deadlines.start(() => expired.push('b'))
+    mock.timers.tick(30)
+    deadlines.start(() => expired.push('c'))
+    // a expires at 100, b (finished) would at 130, c at 160
+    assert.equal(deadlines.finish(b), true)
+    mock.timers.tick(40)
+    assert.deepEqual(expired, ['a'])
+    mock.timers.tick(59)
+    assert.deepEqual(expired, ['a'])
+    mock.timers.tick(1)
+    assert.deepEqual(expired, ['a', 'c'])
+  })
+
+  it('keeps timing calls started after the oldest finished', () => {
+    const deadlines = new Deadlines(100)
+    const expired: string[] = []
+    const a = deadlines.start(() => expired.push('a'))
+    mock.timers.tick(50)
+    deadlines.start(() => expired.push('b'))
+    deadlines.finish(a)
+    mock.timers.tick(99)
+    assert.deepEqual(expired, [])
+    mock.timers.tick(1)
+    assert.deepEqual(expired, ['b'])
+  })
+
+  it('times a call that an expiry callback starts', () => {
+    const deadlines = new Deadlines(100)
+    const expired: string[] = []
+    deadlines.start(() => {
+      expired.push('a')
+      deadlines.start(() => expired.push('retry'))
+    })
+    mock.timers.tick(100)
+    assert.deepEqual(expired, ['a'])
+    mock.timers.tick(100)
+    assert.deepEqual(expired, ['a', 'retry'])
+  })
+})
+
+describe('Deadlines and the event loop', () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+  it('holds one timer while calls are in flight and none once they are done, so an idle process can exit', () => {
+    const deadlines = new Deadlines(60_000)
+    const before = timers()
+    const a = deadlines.start(() => assert.fail('finished calls do not expire'))
+    const b = deadlines.start(() => assert.fail('finished calls do not expire'))
+    assert.equal(timers(), before + 1)
+    deadlines.finish(a)
+    assert.equal(timers(), before + 1)
+    deadlines.finish(b)
+    assert.equal(timers(), before)
+  })
+})
