@@ -324,18 +324,6 @@ function ms(at: number): string {
   return String(Math.floor(at))
 }
 
-/** A hash reply as field/value pairs: node-redis answers an object or a Map, ioredis a flat array. */
-function pairsOf(reply: unknown): Array<[string, string]> {
-  if (Array.isArray(reply)) {
-    const pairs: Array<[string, string]> = []
-    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), String(reply[i + 1])])
-    return pairs
-  }
-  if (reply instanceof Map) return [...reply].map(([field, value]) => [String(field), String(value)])
-  if (typeof reply === 'object' && reply !== null) return Object.entries(reply).map(([field, value]) => [field, String(value)])
-  return []
-}
-
 /** A flat script reply as strings (a client may be set to answer Buffers or RESP3 numbers). */
 function strings(reply: unknown): string[] {
   return Array.isArray(reply) ? reply.map((item) => (item == null ? '' : String(item))) : [String(reply ?? '')]
@@ -355,19 +343,41 @@ function parseMeta(json: string): SessionMeta | null {
   return meta as SessionMeta | null
 }
 
-function decode(pairs: ReadonlyArray<[string, string]>): StoredSession {
-  const data: SessionValues = Object.create(null)
-  let meta: SessionMeta | null = null
-  let userId: string | null = null
-  let version = Number.NaN
-  let expiresAt = Number.NaN
-  for (const [field, value] of pairs) {
-    if (field.startsWith('d:')) data[field.slice(2)] = parseField(field, value)
-    else if (field === '_v') version = Number(value)
-    else if (field === '_e') expiresAt = Number(value)
-    else if (field === '_m') meta = parseMeta(value)
-    else if (field === '_u') userId = value
+/** A session read field by field from a hash reply (see `decode`). */
+class Fields {
+  readonly data: SessionValues = Object.create(null)
+  meta: SessionMeta | null = null
+  userId: string | null = null
+  version = Number.NaN
+  expiresAt = Number.NaN
+  empty = true
+
+  add(field: string, value: string): void {
+    this.empty = false
+    if (field.startsWith('d:')) this.data[field.slice(2)] = parseField(field, value)
+    else if (field === '_v') this.version = Number(value)
+    else if (field === '_e') this.expiresAt = Number(value)
+    else if (field === '_m') this.meta = parseMeta(value)
+    else if (field === '_u') this.userId = value
   }
+}
+
+/**
+ * A session hash as its reply comes (node-redis: an object or a Map; ioredis and RESP2 raw
+ * replies: a flat field/value array), read in one pass; null for an empty reply (no such key).
+ */
+function decode(reply: unknown): StoredSession | null {
+  const fields = new Fields()
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) fields.add(String(reply[i]), String(reply[i + 1]))
+  } else if (reply instanceof Map) {
+    for (const [field, value] of reply) fields.add(String(field), String(value))
+  } else if (typeof reply === 'object' && reply !== null) {
+    const object = reply as Record<string, unknown>
+    for (const field of Object.keys(object)) fields.add(field, String(object[field]))
+  }
+  if (fields.empty) return null
+  const { data, meta, userId, version, expiresAt } = fields
   if (!Number.isSafeInteger(version) || version < 1 || !Number.isSafeInteger(expiresAt)) {
     throw new SessionDataError('redis: session record has no valid version or expiry')
   }
@@ -488,15 +498,15 @@ export class RedisStore implements SessionStore {
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
     const k = this.#keys(id)
     if (options?.slideTo === undefined) {
-      const pairs = pairsOf(await this.#send('get', k.session, ['HGETALL', k.session]))
-      return pairs.length === 0 ? null : decode(pairs)
+      return decode(await this.#send('get', k.session, ['HGETALL', k.session]))
     }
     const slideIfBefore = options.slideIfBefore === undefined ? '' : ms(options.slideIfBefore)
     const args = [ms(options.slideTo), slideIfBefore, k.member, this.#prefix, k.tag, this.#commands.cluster ? '1' : '0']
     const reply = (await this.#eval('get', SCRIPTS.get, [k.session], args)) as unknown[]
     if (reply.length === 0) return null
     const [remote, to] = strings(reply.slice(1))
-    const session = decode(pairsOf(reply[0]))
+    const session = decode(reply[0])
+    if (session === null) throw new SessionDataError('redis: the read script answered an empty session')
     if (remote !== '') await this.#fixIndex(remote, 'bump', to, [k.member])
     return session
   }
