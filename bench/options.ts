@@ -26,6 +26,8 @@ export interface RunOptions {
   /** `contender:scenario` cells to profile with --cpu-prof instead of benchmarking. */
   profile: Array<{ contender: Contender; scenario: Scenario }>
   profileSeconds: number
+  /** Profile allocations (node --heap-prof) instead of CPU time. */
+  heap: boolean
   /** Re-render BENCHMARKS.md and the chart from the results.json of the output place, measuring nothing. */
   render: boolean
   /** Seconds the run may spend waiting for other processes' load to pass (see quiet.ts). */
@@ -47,6 +49,7 @@ export const USAGE = `npm run bench -- [options]
   --out DIR             write BENCHMARKS.md, ratios.svg and results.json to DIR instead of the repository
   --profile c:s,…       run contender c under scenario s with node --cpu-prof and print the top self times
   --profile-seconds S   load per profiled cell (default 8)
+  --heap                with --profile: sample allocations (node --heap-prof) instead of CPU time
   --render              rewrite BENCHMARKS.md and ratios.svg from the last results.json (after editing bench/report.ts)
   --patience S          seconds the run may wait for other processes' load to pass (default 90, --quick 2)
 `
@@ -86,6 +89,7 @@ export function parseOptions(argv: string[]): RunOptions {
       out: { type: 'string' },
       profile: { type: 'string' },
       'profile-seconds': { type: 'string' },
+      heap: { type: 'boolean' },
       patience: { type: 'string' },
       render: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -125,6 +129,7 @@ export function parseOptions(argv: string[]): RunOptions {
     out: values.out,
     profile,
     profileSeconds: positive('profile-seconds', values['profile-seconds'], 8),
+    heap: values.heap === true,
     render: values.render === true,
     patience: values.patience === '0' ? 0 : positive('patience', values.patience, quick ? 2 : 90),
     argv,

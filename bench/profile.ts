@@ -67,11 +67,40 @@ export function topSelfTime(profile: CpuProfile, count: number): { top: SelfTime
   return { top, idleShare: idle / (idle + total), busyMs: total / 1000 }
 }
 
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  selfSize: number
+  children: HeapNode[]
+}
+
+/** Bytes allocated (sampled, still live at the end or not) by function, largest first. */
+export function topAllocations(profile: { head: HeapNode }, count: number): { top: SelfTime[]; totalMb: number } {
+  const byFunction = new Map<string, { name: string; where: string; bytes: number }>()
+  let total = 0
+  const visit = (node: HeapNode): void => {
+    const frame = node.callFrame
+    const where = frame.url === '' ? '(native)' : `${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+    const key = `${frame.functionName}@${where}`
+    const entry = byFunction.get(key) ?? { name: frame.functionName || '(anonymous)', where, bytes: 0 }
+    entry.bytes += node.selfSize
+    total += node.selfSize
+    byFunction.set(key, entry)
+    for (const child of node.children) visit(child)
+  }
+  visit(profile.head)
+  const top = [...byFunction.values()]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, count)
+    .map((e) => ({ name: e.name, where: e.where, ms: e.bytes / 1e6, share: e.bytes / total }))
+  return { top, totalMb: total / 1e6 }
+}
+
 async function profileCell(env: Environment, options: RunOptions, dir: string, contender: Contender, scenario: Scenario): Promise<void> {
-  const name = `${contender.id}-${scenario}.cpuprofile`
+  const kind = options.heap ? 'heap' : 'cpu'
+  const name = `${contender.id}-${scenario}.${kind}profile`
   const at = locationOf(env, contender, 0)
   const generator = await startGenerator()
-  const { server, port } = await startServer(contender, at, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
+  const { server, port } = await startServer(contender, at, [`--${kind}-prof`, `--${kind}-prof-dir`, dir, `--${kind}-prof-name`, name])
   try {
     const cookies = await cookiesFor(contender, port, [scenario], options.sessions)
     await load(generator, port, scenario, cookies, 1, options.connections)
@@ -82,6 +111,14 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
     await generator.stop()
     if (contender.store === 'redis') await env.redis?.deletePrefix(at.prefix)
     if (contender.store === 'postgres') await env.pg?.dropTables([at.table, `${at.table}_tombstones`])
+  }
+  if (options.heap) {
+    const { top, totalMb } = topAllocations(JSON.parse(readFileSync(join(dir, name), 'utf8')) as { head: HeapNode }, 15)
+    process.stdout.write(`\n${join(relative(root, dir), name)}: sampled allocations still reachable when the process ended (${totalMb.toFixed(1)} MB), by function\n`)
+    for (const [i, t] of top.entries()) {
+      process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(2).padStart(7)} MB  ${t.name}  ${t.where}\n`)
+    }
+    return
   }
   const { top, idleShare, busyMs } = topSelfTime(JSON.parse(readFileSync(join(dir, name), 'utf8')) as CpuProfile, 10)
   process.stdout.write(`\n${join(relative(root, dir), name)}: idle ${(idleShare * 100).toFixed(0)}% of the process's life; top self time of the ${busyMs.toFixed(0)} busy ms\n`)
