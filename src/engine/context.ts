@@ -5,7 +5,7 @@ import { generateId, userTag } from '../id.ts'
 import type { CookieAttributes } from '../options.ts'
 import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
-import type { SessionMeta, SessionValues, StoredSession } from '../stores/contract.ts'
+import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import type { Engine } from './engine.ts'
@@ -554,7 +554,8 @@ export class RequestContext {
       await this.engine.call('destroy', (store) => store.destroy(retiring.key))
       return
     }
-    const patch = { set: {}, unset: [], meta: { ...meta, retiredAt: now }, whole: retiring.data }
+    const retired = { ...meta, retiredAt: now }
+    const patch: SessionPatch = { set: {}, unset: [], meta: retired, current: { meta: retired, userId: this.#record?.userId ?? null }, whole: retiring.data }
     await this.engine.call('update', (store) => store.update(retiring.key, patch, Math.min(now + grace, meta.absoluteExpiresAt)))
   }
 
@@ -562,14 +563,26 @@ export class RequestContext {
     const id = this.#id as string
     const expiresAt = this.#nextExpiry(now)
     const session = this.#session
-    const whole: SessionValues = Object.create(null)
-    if (session) {
-      for (const key of Object.keys(session)) if (key !== 'cookie') whole[key] = session[key]
-    } else if (this.#record) {
-      Object.assign(whole, this.#record.data)
-    }
+    const record = this.#record
     const userId = this.#userId
-    const patch = { set, unset, meta: this.#meta, userId: userId === this.#record?.userId ? undefined : userId, whole }
+    const patch: SessionPatch = {
+      set,
+      unset,
+      // every change of the metadata marks it dirty: unchanged metadata is not sent again
+      meta: this.#metaDirty ? this.#meta : undefined,
+      current: { meta: this.#meta ?? null, userId: userId ?? null },
+      userId: userId === record?.userId ? undefined : userId,
+      // only whole-object stores (the legacy adapter) read it: built on demand
+      get whole(): SessionValues {
+        const whole: SessionValues = Object.create(null)
+        if (session) {
+          for (const key of Object.keys(session)) if (key !== 'cookie') whole[key] = session[key]
+        } else if (record) {
+          Object.assign(whole, record.data)
+        }
+        return whole
+      },
+    }
     const key = this.#key as string
     const result = await this.engine.call('update', (store) => store.update(key, patch, expiresAt))
     if (result !== 'ok') {

@@ -55,8 +55,14 @@ export interface SessionPatch {
   unset: readonly string[]
   /** `set` is the whole data: every other stored key is removed (whole-object writes of the legacy face). */
   replace?: boolean | undefined
-  /** New metadata, when it changed. */
+  /** New metadata, when it changed (field-level stores write only this). */
   meta?: SessionMeta | undefined
+  /**
+   * The session's metadata and owner after the change, changed or not, when the writer knows them:
+   * for stores that rewrite whole records (the legacy adapter), which must not lose them when `meta`
+   * and `userId` are absent. Field-level stores ignore it.
+   */
+  current?: { meta: SessionMeta | null; userId: string | null } | undefined
   /** New owner for the per-user index; `undefined` leaves it as it is, `null` clears it. */
   userId?: string | null | undefined
   /**

@@ -175,8 +175,8 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
     },
     async update(id, patch, expiresAt): Promise<UpdateResult> {
       const extra = patch.whole[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
-      const meta = patch.meta ?? extra?.meta ?? null
-      const userId = patch.userId !== undefined ? patch.userId : (extra?.userId ?? null)
+      const meta = patch.meta ?? patch.current?.meta ?? extra?.meta ?? null
+      const userId = patch.userId !== undefined ? patch.userId : (patch.current?.userId ?? extra?.userId ?? null)
       await call((done) => legacy.set(id, wholeObject(patch.whole, meta, userId, expiresAt), done))
       return 'ok'
     },

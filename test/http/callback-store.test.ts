@@ -65,6 +65,21 @@ describe('store', () => {
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, cart: null })
         })
 
+        it('keeps the metadata (the absolute deadline, the owner) through a write that changes data only', async () => {
+          const store = new expressSession.MemoryStore()
+          const { server } = await storeApp(host, store)
+          const login = await server.request('/login')
+          const key = storeKeyOf(idOf(login))
+          const before = sessionsOf(store)[key].__tessera
+          assert.ok(before.meta?.createdAt > 0 && before.meta?.absoluteExpiresAt > before.meta.createdAt, 'login stores the metadata')
+          assert.equal((await server.request('/add', { cookie: cookiePair(login) })).body, 'added')
+          const after = sessionsOf(store)[key]
+          assert.deepEqual(after.cart, ['apple', 'pear'], 'the write went through')
+          // a whole-object store rewrites the record: metadata it is not handed again would be lost, and the
+          // session would pass for an express-session one whose deadlines restart
+          assert.deepEqual(after.__tessera, before)
+        })
+
         it('answers listUserSessions with ERR_TESSERA_INVALID_OPTION (no per-user index)', async () => {
           const { middleware } = await storeApp(host, new expressSession.MemoryStore())
           await assert.rejects(middleware.listUserSessions('user-1'), (err: any) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION')

@@ -214,6 +214,32 @@ describe('timeouts', () => {
             assert.equal((await server.request('/me', { cookie })).body, 'anonymous')
           })
         })
+
+        describe('when a later request gives an existing session its lifetime (a metadata-only write)', () => {
+          it('stores the lifetime, and the session ends once idle for it', async (t) => {
+            const store = memoryStore()
+            const clock = freezeClock(t, T0)
+            const server = await serve(host, (app) => {
+              app.use(session({ secret: SECRET, store, idleTimeout: 30 * 60 * SECOND }))
+              app.get('/login', (req: Req, res: Res) => {
+                req.session.user = 'ann'
+                res.send('in')
+              })
+              app.get('/remember', (req: Req, res: Res) => {
+                req.session.cookie.maxAge = 120 * SECOND
+                res.send('ok')
+              })
+              app.get('/me', (req: Req, res: Res) => res.send(String(req.session.user ?? 'anonymous')))
+            })
+            const login = await server.request('/login')
+            const cookie = cookiePair(login)
+            const id = idOf(login)
+            await server.request('/remember', { cookie })
+            assert.equal((await peek(store, id))?.meta?.cookieMaxAge, 120 * SECOND)
+            clock.advance(121 * SECOND)
+            assert.equal((await server.request('/me', { cookie })).body, 'anonymous')
+          })
+        })
       })
 
       describe('cookie.maxAge', () => {

@@ -42,9 +42,12 @@ describe('fromCallbackStore around connect-redis', async () => {
     assert.deepEqual({ ...got?.data }, { user: 'ann' })
     assert.deepEqual(got?.meta, m)
     assert.equal(got?.userId, 'u1')
-    assert.equal(await store.update(id, patch({ cart: [1] }, { user: 'ann', cart: [1] }), Date.now() + 2 * HOUR), 'ok')
+    // unchanged metadata and owner travel only as `current`, which a whole-object write must keep
+    assert.equal(await store.update(id, { ...patch({ cart: [1] }, { user: 'ann', cart: [1] }), current: { meta: m, userId: 'u1' } }, Date.now() + 2 * HOUR), 'ok')
     got = await store.get(id)
     assert.deepEqual({ ...got?.data }, { user: 'ann', cart: [1] })
+    assert.deepEqual(got?.meta, m)
+    assert.equal(got?.userId, 'u1')
     await store.touch(id, Date.now() + 3 * HOUR)
     const ttl = await client.pTTL(`${prefix}${id}`)
     assert.ok(ttl > 2.9 * HOUR && ttl <= 3 * HOUR, `TTL follows touch: ${ttl}`)
