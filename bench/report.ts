@@ -199,6 +199,7 @@ const METHOD = [
   '- The read and write routes answer 404 when the session is missing, so a broken session shows up as failed requests, not as speed.',
   '- Store commands per request. Redis: the delta of `INFO commandstats` on a separate connection, divided by the responses; it counts every command the server executed, including those inside a Lua script (after an `EVALSHA`, the commands listed with it ran inside that one round trip); the monitor\'s own `INFO` and `CLIENT LIST` are left out. PostgreSQL: the delta of `pg_stat_database.xact_commit` of a database only the benchmark uses (`tessera_bench`): committed transactions, i.e. autocommit statements; before reading it, the server makes each pooled connection publish its statistics (`pg_stat_force_next_flush()`, whose own transactions are subtracted).',
   '- Latency percentiles come from every response\'s own timer in the generator (fractional ms), throughput from the responses over the measured time.',
+  '- Server CPU per request: the server process\'s user + system time (`/proc/<pid>/stat`, 10 ms ticks) between the snapshots around a measurement, divided by its responses.',
   '',
 ]
 
@@ -219,7 +220,7 @@ export function renderReport(report: Report, assets: { chartPath: string | undef
     '',
     '- `npm run bench`: every contender and scenario, 3 rounds, 0.5 s warm-up (1 s for a server\'s first scenario) and 2 s measured per scenario, at most 90 s of waiting for a quiet machine, then the scale section; within ten minutes on 2 cores.',
     '- `npm run bench -- --quick`: every contender and every scenario, one round, 0.2 s warm-up (0.3 s first) and 0.4 s measured, at most 2 s of waiting for a quiet machine, no scale section; under a minute. For a quick look: one short round is noisy.',
-    '- `--scale` / `--no-scale`, `--scale-only`, `--rounds`, `--seconds`, `--warmup`, `--contenders`, `--scenarios`, `--growth N`, `--out DIR`, `--profile contender:scenario` (`npm run bench -- --help`).',
+    '- `--scale` / `--no-scale`, `--scale-only`, `--rounds`, `--seconds`, `--warmup`, `--contenders`, `--scenarios`, `--growth N`, `--out DIR`, `--profile contender:scenario` (CPU; with `--heap`, allocations) (`npm run bench -- --help`).',
     '',
   )
   return out.join('\n')

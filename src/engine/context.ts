@@ -564,24 +564,22 @@ export class RequestContext {
     const expiresAt = this.#nextExpiry(now)
     const session = this.#session
     const record = this.#record
+    // the whole session, for stores that can only write whole objects (the legacy adapter)
+    const whole: SessionValues = Object.create(null)
+    if (session) {
+      for (const key of Object.keys(session)) if (key !== 'cookie') whole[key] = session[key]
+    } else if (record) {
+      Object.assign(whole, record.data)
+    }
     const userId = this.#userId
     const patch: SessionPatch = {
       set,
       unset,
       // every change of the metadata marks it dirty: unchanged metadata is not sent again
       meta: this.#metaDirty ? this.#meta : undefined,
-      current: { meta: this.#meta ?? null, userId: userId ?? null },
       userId: userId === record?.userId ? undefined : userId,
-      // only whole-object stores (the legacy adapter) read it: built on demand
-      get whole(): SessionValues {
-        const whole: SessionValues = Object.create(null)
-        if (session) {
-          for (const key of Object.keys(session)) if (key !== 'cookie') whole[key] = session[key]
-        } else if (record) {
-          Object.assign(whole, record.data)
-        }
-        return whole
-      },
+      current: { meta: this.#meta ?? null, userId: userId ?? null },
+      whole,
     }
     const key = this.#key as string
     const result = await this.engine.call('update', (store) => store.update(key, patch, expiresAt))

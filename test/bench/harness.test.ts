@@ -27,12 +27,18 @@ describe('npm run bench', () => {
         assert.match(report, /^\| tessera main \+ MemoryStore \| \d+\.\d\d \|$/m)
         assert.match(report, /^\| tessera main \+ MemoryStore \| MemoryStore \| [\d,]+ /m)
         assert.match(readFileSync(join(out, 'ratios.svg'), 'utf8'), /^<svg [^>]*>[\s\S]*tessera main \+ MemoryStore[\s\S]*<\/svg>\n$/)
-        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cells: Array<{ failed: number }> }
+        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cells: Array<{ failed: number; serverCpuUs?: number }> }
         assert.equal(results.cells.length, 2)
         assert.deepEqual(
           results.cells.map((c) => c.failed),
           [0, 0],
         )
+        if (process.platform === 'linux') {
+          // the server's CPU time comes from /proc: a server that answered requests used some
+          for (const cell of results.cells) assert.ok((cell.serverCpuUs ?? 0) > 0, `server CPU per request: ${cell.serverCpuUs}`)
+          assert.match(report, /^### Server CPU per request$/m)
+          assert.match(report, /^\| tessera main \+ MemoryStore \| \d+\.\d \|$/m)
+        }
       } finally {
         rmSync(out, { recursive: true, force: true })
       }
