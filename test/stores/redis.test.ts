@@ -570,3 +570,37 @@ describe('RedisStore options', () => {
     assert.equal(sent, 0)
   })
 })
+
+describe('RedisStore with the node-redis settings its docs suggest for a sessions-only client', { skip: standaloneSkip }, () => {
+  it('works without per-command timers, and refuses at once while disconnected rather than queue', async () => {
+    const client = createClient({ url: REDIS_URL, commandOptions: { timeout: 0 }, disableOfflineQueue: true })
+    client.on('error', () => {})
+    await client.connect()
+    const admin = await createClient({ url: REDIS_URL }).connect()
+    const prefix = uniqueName('tess:settings') + ':'
+    try {
+      const store = new RedisStore({ client, prefix })
+      const id = newId()
+      const meta: SessionMeta = { createdAt: Date.now(), absoluteExpiresAt: Date.now() + HOUR, idleTimeout: HOUR }
+      assert.equal(await store.create(id, { data: { user: 'ann' }, meta, userId: null, expiresAt: Date.now() + HOUR }), 'ok')
+      assert.equal(await store.update(id, { set: { n: 1 }, unset: [], whole: { user: 'ann', n: 1 } }, Date.now() + HOUR), 'ok')
+      assert.deepEqual({ ...(await store.get(id))?.data }, { user: 'ann', n: 1 })
+
+      // the server drops the connection; the call below runs before the client can have reconnected
+      // (that takes network round trips), and with the offline queue it would wait and then succeed
+      // (events.once would reject on the client's 'error' event for the closed socket)
+      const dropped = new Promise<void>((resolve) => client.once('reconnecting', () => resolve()))
+      await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(await client.clientId())])
+      await dropped
+      const started = Date.now()
+      await assert.rejects(store.get(id), StoreUnavailableError)
+      assert.ok(Date.now() - started < 1_000, 'refused without waiting for the reconnection')
+    } finally {
+      // destroying a client in the middle of reconnecting leaves its new socket open
+      if (client.isOpen && !client.isReady) await new Promise<void>((resolve) => client.once('ready', () => resolve()))
+      client.destroy()
+      for (const key of await admin.keys(`${prefix}*`)) await admin.del(key)
+      await admin.quit()
+    }
+  })
+})
