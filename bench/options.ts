@@ -26,7 +26,7 @@ export interface RunOptions {
   /** `contender:scenario` cells to profile with --cpu-prof instead of benchmarking. */
   profile: Array<{ contender: Contender; scenario: Scenario }>
   profileSeconds: number
-  /** Profile allocations (node --heap-prof) instead of CPU time. */
+  /** Sample allocations over the measured load (freed ones included) instead of CPU time. */
   heap: boolean
   /** Re-render BENCHMARKS.md and the chart from the results.json of the output place, measuring nothing. */
   render: boolean
@@ -46,10 +46,10 @@ export const USAGE = `npm run bench -- [options]
   --contenders a,b,…    ${CONTENDERS.map((c) => c.id).join(', ')} (bare is always included)
   --scenarios a,b,…     ${SCENARIOS.join(', ')}
   --growth N            sessions in the large growth measurement (default 1000000)
-  --out DIR             write BENCHMARKS.md, ratios.svg and results.json to DIR instead of the repository
+  --out DIR             write BENCHMARKS.md, ratios.svg and results.json (or the profiles) to DIR instead of the repository
   --profile c:s,…       run contender c under scenario s with node --cpu-prof and print the top self times
   --profile-seconds S   load per profiled cell (default 8)
-  --heap                with --profile: sample allocations (node --heap-prof) instead of CPU time
+  --heap                with --profile: sample allocations over the measured load (freed ones included) instead of CPU time
   --render              rewrite BENCHMARKS.md and ratios.svg from the last results.json (after editing bench/report.ts)
   --patience S          seconds the run may wait for other processes' load to pass (default 90, --quick 2)
 `

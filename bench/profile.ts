@@ -1,8 +1,10 @@
 /**
  * `--profile contender:scenario`: the contender's server under `node --cpu-prof` (seeded, warmed up,
- * then loaded for `--profile-seconds`), its .cpuprofile kept under bench/results/ (gitignored) and
+ * then loaded for `--profile-seconds`), its .cpuprofile kept under bench/results/ (gitignored; `--out` elsewhere) and
  * the functions with the most self time printed. The profile covers the process's whole life;
- * start-up and seeding are a small part of it.
+ * start-up and seeding are a small part of it. With `--heap`, the server samples allocations over
+ * the measured load only (freed objects included: garbage is what costs collector time), and the
+ * report divides them by the requests served.
  */
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -73,7 +75,7 @@ interface HeapNode {
   children: HeapNode[]
 }
 
-/** Bytes allocated (sampled, still live at the end or not) by function, largest first. */
+/** Bytes allocated (sampled, whether still live at the end or not) by function, largest first. */
 export function topAllocations(profile: { head: HeapNode }, count: number): { top: SelfTime[]; totalMb: number } {
   const byFunction = new Map<string, { name: string; where: string; bytes: number }>()
   let total = 0
@@ -100,11 +102,15 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
   const name = `${contender.id}-${scenario}.${kind}profile`
   const at = locationOf(env, contender, 0)
   const generator = await startGenerator()
-  const { server, port } = await startServer(contender, at, [`--${kind}-prof`, `--${kind}-prof-dir`, dir, `--${kind}-prof-name`, name])
+  const { server, port } = await startServer(contender, at, options.heap ? [] : ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
+  let requests = 0
   try {
     const cookies = await cookiesFor(contender, port, [scenario], options.sessions)
     await load(generator, port, scenario, cookies, 1, options.connections)
+    if (options.heap) expectNoError(await server.ask({ type: 'heap-start' }, 'heap-started', 10_000))
     const result = await load(generator, port, scenario, cookies, options.profileSeconds, options.connections)
+    if (options.heap) expectNoError(await server.ask({ type: 'heap-stop', path: join(dir, name) }, 'heap-stopped', 60_000))
+    requests = result.responses
     env.log(`${contender.id} ${scenario}: ${Math.round(result.requestsPerSecond)} req/s under the profiler, ${result.failed} failed`)
   } finally {
     await server.stop(20_000)
@@ -114,9 +120,12 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
   }
   if (options.heap) {
     const { top, totalMb } = topAllocations(JSON.parse(readFileSync(join(dir, name), 'utf8')) as { head: HeapNode }, 15)
-    process.stdout.write(`\n${join(relative(root, dir), name)}: sampled allocations still reachable when the process ended (${totalMb.toFixed(1)} MB), by function\n`)
+    const perRequest = (mb: number): string => `${Math.round((mb * 1e6) / Math.max(requests, 1))} B/req`
+    process.stdout.write(
+      `\n${join(relative(root, dir), name)}: ${totalMb.toFixed(0)} MB allocated over ${requests} requests (${perRequest(totalMb)}, sampled), by function\n`,
+    )
     for (const [i, t] of top.entries()) {
-      process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(2).padStart(7)} MB  ${t.name}  ${t.where}\n`)
+      process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(1).padStart(7)} MB  ${perRequest(t.ms).padStart(11)}  ${t.name}  ${t.where}\n`)
     }
     return
   }
@@ -125,6 +134,10 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
   for (const [i, t] of top.entries()) {
     process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(0).padStart(6)} ms  ${t.name}  ${t.where}\n`)
   }
+}
+
+function expectNoError(answer: { type: string; [key: string]: unknown }): void {
+  if (answer.error !== undefined) throw new Error(`the server could not sample allocations: ${String(answer.error)}`)
 }
 
 export async function runProfiles(env: Environment, options: RunOptions, dir: string): Promise<void> {

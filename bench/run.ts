@@ -67,7 +67,7 @@ const contenders = options.contenders.filter(available)
 
 try {
   if (options.profile.length > 0) {
-    await runProfiles(env, options, join(root, 'bench', 'results'))
+    await runProfiles(env, options, options.out === undefined ? join(root, 'bench', 'results') : resolve(options.out))
   } else {
     const machineBefore = machineInfo(root)
     const { cells, ceiling } = options.throughput ? await runThroughput(env, options, contenders) : { cells: [], ceiling: undefined }

@@ -2,9 +2,12 @@
  * One contender's server process: Express 5 on 127.0.0.1, port 0, with the routes of every scenario.
  * Started by the harness with an IPC channel; takes `BENCH_CONTENDER` and the store location as JSON
  * in `BENCH_LOCATION`. Sends `{ type: 'ready', port }`; answers `flush-pg` and `stop`. It exits when
- * the harness goes away, and after `BENCH_MAX_LIFETIME` ms whatever happens.
+ * the harness goes away, and after `BENCH_MAX_LIFETIME` ms whatever happens. `--profile --heap`
+ * brackets its measured load with `heap-start` and `heap-stop` (sampled allocations, kept or collected).
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import { contenderById } from './contenders.ts'
 import { flushPostgresStats, openSessionLayer, type StoreLocation } from './session-layer.ts'
@@ -63,7 +66,24 @@ async function stop(): Promise<void> {
   process.exit(0)
 }
 
-process.on('message', (message: { type: string }) => {
+let inspector: Session | undefined
+
+/** Samples every allocation from now on, including objects the garbage collector has since freed: the churn that costs GC time. */
+async function startHeapSampling(): Promise<void> {
+  inspector = new Session()
+  inspector.connect()
+  await inspector.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+}
+
+async function stopHeapSampling(path: string): Promise<void> {
+  if (inspector === undefined) throw new Error('heap sampling was not started')
+  const { profile } = await inspector.post('HeapProfiler.stopSampling')
+  inspector.disconnect()
+  inspector = undefined
+  writeFileSync(path, JSON.stringify(profile))
+}
+
+process.on('message', (message: { type: string; path?: string }) => {
   if (message.type === 'flush-pg') {
     const flushed = layer.pool === undefined ? Promise.resolve(0) : flushPostgresStats(layer.pool)
     flushed.then(
@@ -72,6 +92,16 @@ process.on('message', (message: { type: string }) => {
     )
   } else if (message.type === 'failures') {
     process.send?.({ type: 'failures', failures })
+  } else if (message.type === 'heap-start') {
+    startHeapSampling().then(
+      () => process.send?.({ type: 'heap-started' }),
+      (err: unknown) => process.send?.({ type: 'heap-started', error: String(err) }),
+    )
+  } else if (message.type === 'heap-stop') {
+    stopHeapSampling(message.path as string).then(
+      () => process.send?.({ type: 'heap-stopped' }),
+      (err: unknown) => process.send?.({ type: 'heap-stopped', error: String(err) }),
+    )
   } else if (message.type === 'stop') {
     void stop()
   }

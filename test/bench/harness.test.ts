@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -43,5 +43,24 @@ describe('npm run bench', () => {
         rmSync(out, { recursive: true, force: true })
       }
     })
+  })
+
+  describe('--profile', () => {
+    for (const heap of [false, true]) {
+      const kind = heap ? 'heap' : 'cpu'
+      it(`${heap ? 'with --heap samples allocations' : 'samples CPU time'} of one contender under load and prints the top functions`, { timeout: 30_000 }, () => {
+        const out = mkdtempSync(join(tmpdir(), 'tessera-bench-test-'))
+        try {
+          const args = [RUN, '--profile', 'main-memory:read', '--profile-seconds', '0.5', '--patience', '0', '--out', out, ...(heap ? ['--heap'] : [])]
+          const run = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 28_000 })
+          assert.equal(run.status, 0, run.stderr)
+          assert.ok(existsSync(join(out, `main-memory-read.${kind}profile`)), run.stdout)
+          if (heap) assert.match(run.stdout, /: \d+ MB allocated over [1-9]\d* requests \(\d+ B\/req, sampled\), by function\n {1}1\. +[\d.]+% +[\d.]+ MB +\d+ B\/req  \S/)
+          else assert.match(run.stdout, /: idle \d+% of the process's life; top self time of the \d+ busy ms\n {1}1\. +[\d.]+% +\d+ ms  \S/)
+        } finally {
+          rmSync(out, { recursive: true, force: true })
+        }
+      })
+    }
   })
 })
