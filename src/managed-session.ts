@@ -15,8 +15,6 @@ type Callback = (err?: unknown) => void
  */
 export interface SessionData {}
 
-const kContext = Symbol('tessera-session.context')
-
 /** Runs a Promise-returning operation in callback style when a callback is given. */
 function settle(session: ManagedSession, run: Promise<void>, callback: Callback | undefined): ManagedSession | Promise<void> {
   if (typeof callback !== 'function') return run
@@ -28,19 +26,21 @@ function settle(session: ManagedSession, run: Promise<void>, callback: Callback 
 }
 
 /**
- * `req.session` of the main entry. The same shape as express-session's: `id` is non-enumerable, the
- * methods live on the prototype, so `Object.keys(req.session)` is `cookie` plus your data. Every
- * method returns a Promise when called without a callback.
+ * `req.session` of the main entry. The same shape as express-session's: `id` is read-only and not
+ * enumerable, the methods live on the prototype, so `Object.keys(req.session)` is `cookie` plus your
+ * data. Every method returns a Promise when called without a callback.
  */
 export class ManagedSession {
-  declare readonly id: string
-  declare cookie: Cookie
-  declare readonly [kContext]: RequestContext;
+  declare cookie: Cookie;
   [key: string]: unknown
+  // private fields, not defineProperty: a session is built on every request that uses one, and
+  // defining non-enumerable own properties cost several times more than the rest of the constructor
+  readonly #context: RequestContext
+  readonly #id: string
 
   constructor(context: RequestContext, id: string, cookie: Cookie, data: SessionValues | null) {
-    Object.defineProperty(this, kContext, { value: context })
-    Object.defineProperty(this, 'id', { value: id, enumerable: false })
+    this.#context = context
+    this.#id = id
     this.cookie = cookie
     if (data !== null) {
       for (const key of Object.keys(data)) {
@@ -51,10 +51,15 @@ export class ManagedSession {
     }
   }
 
+  /** The session id (the cookie carries it, signed). */
+  get id(): string {
+    return this.#id
+  }
+
   /** Slides the expiry on this response, whatever the `touchAfter` throttle says. */
   touch(): this {
     this.resetMaxAge()
-    this[kContext].requestTouch()
+    this.#context.requestTouch()
     return this
   }
 
@@ -70,28 +75,28 @@ export class ManagedSession {
   save(): Promise<void>
   save(callback: Callback): this
   save(callback?: Callback): this | Promise<void> {
-    return settle(this, this[kContext].save(), callback) as this | Promise<void>
+    return settle(this, this.#context.save(), callback) as this | Promise<void>
   }
 
   /** Replaces `req.session` with the stored copy; rejects with `SessionGoneError` when it is gone. */
   reload(): Promise<void>
   reload(callback: Callback): this
   reload(callback?: Callback): this | Promise<void> {
-    return settle(this, this[kContext].reload(), callback) as this | Promise<void>
+    return settle(this, this.#context.reload(), callback) as this | Promise<void>
   }
 
   /** Deletes the session from the store and clears the cookie in the browser. */
   destroy(): Promise<void>
   destroy(callback: Callback): this
   destroy(callback?: Callback): this | Promise<void> {
-    return settle(this, this[kContext].destroy(), callback) as this | Promise<void>
+    return settle(this, this.#context.destroy(), callback) as this | Promise<void>
   }
 
   /** A new id and an empty session; the old one is deleted from the store first. */
   regenerate(): Promise<void>
   regenerate(callback: Callback): this
   regenerate(callback?: Callback): this | Promise<void> {
-    return settle(this, this[kContext].regenerate(), callback) as this | Promise<void>
+    return settle(this, this.#context.regenerate(), callback) as this | Promise<void>
   }
 
   /**
@@ -99,6 +104,6 @@ export class ManagedSession {
    * for `listUserSessions`/`revokeUserSessions`, the absolute deadline restarted.
    */
   login(userId: string, options?: LoginOptions): Promise<void> {
-    return this[kContext].login(userId, options)
+    return this.#context.login(userId, options)
   }
 }

@@ -10,9 +10,10 @@ export interface Deadline {
  * The deadlines of store calls in flight (R22), kept by one timer rather than one per call. Every
  * call of an engine has the same timeout, so deadlines fall in the order calls start: the oldest
  * pending call is always the next to expire, and the timer only ever waits for it. A call costs an
- * insertion into and a deletion from an ordered set; the timer is re-armed once per timeout at most
- * while calls keep overlapping, and cleared whenever none is in flight, so it never keeps an idle
- * process alive.
+ * insertion into and a deletion from an ordered set. The timer stays armed between calls (a fast
+ * store finishes each call before the next starts, and arming a timer per call cost more than the
+ * rest of the bookkeeping) but holds the event loop only while a call is in flight, so it never keeps
+ * an idle process alive. It fires at most once per timeout, and re-arms for the oldest pending call.
  */
 export class Deadlines {
   readonly #timeout: number
@@ -28,17 +29,16 @@ export class Deadlines {
   start(expire: () => void): Deadline {
     const deadline: Deadline = { at: Date.now() + this.#timeout, expire }
     this.#pending.add(deadline)
+    // a timer armed for an earlier call's deadline fires before this one's, and re-arms then
     if (this.#timer === undefined) this.#arm(deadline.at)
+    else if (this.#pending.size === 1) this.#timer.ref()
     return deadline
   }
 
   /** Stops the clock of a call: true, or false when it had expired already (its outcome is moot). */
   finish(deadline: Deadline): boolean {
     if (!this.#pending.delete(deadline)) return false
-    if (this.#pending.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-    }
+    if (this.#pending.size === 0) this.#timer?.unref()
     return true
   }
 

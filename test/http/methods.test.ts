@@ -171,6 +171,34 @@ describe('session methods', () => {
           })
         })
       }
+
+      it('req.session.id is the session id, read-only, and neither an own key nor serialized; a stored "id" key does not shadow it', async () => {
+        const spy = spyOn()
+        const server = await serve(host, (app) => {
+          app.use(session({ secret: SECRET, store: spy.store }))
+          app.get('/seed', (req: Req, res: Res) => {
+            req.session.user = 'ann'
+            res.send('seeded')
+          })
+          app.get('/id', (req: Req, res: Res) => {
+            let assignment = 'allowed'
+            try {
+              ;(req.session as { id: string }).id = 'forged'
+            } catch (err) {
+              assignment = (err as Error).name
+            }
+            res.json({ same: req.session.id === req.sessionID, keys: Object.keys(req.session), json: JSON.parse(JSON.stringify(req.session)), assignment })
+          })
+        })
+        const seed = await server.request('/seed')
+        assert.equal(await spy.store.update(storeKeyOf(idOf(seed)), { set: { id: 'stored' }, unset: [], whole: { user: 'ann', id: 'stored' } }, Date.now() + 60_000), 'ok')
+        const body = JSON.parse((await server.request('/id', { cookie: cookiePair(seed) })).body)
+        assert.equal(body.same, true)
+        assert.deepEqual(body.keys.sort(), ['cookie', 'user'])
+        assert.equal(body.json.id, undefined)
+        assert.equal(body.json.user, 'ann')
+        assert.equal(body.assignment, 'TypeError')
+      })
     })
   }
 })

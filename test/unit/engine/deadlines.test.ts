@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, it, mock } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { Deadlines } from '../../../src/engine/store-call.ts'
 
 describe('Deadlines (one timer for every store call in flight)', () => {
@@ -60,6 +61,21 @@ describe('Deadlines (one timer for every store call in flight)', () => {
     assert.deepEqual(expired, ['b'])
   })
 
+  it('times a call started after an idle spell at its own deadline, not at the earlier call\'s', () => {
+    const deadlines = new Deadlines(100)
+    const expired: string[] = []
+    const a = deadlines.start(() => expired.push('a'))
+    mock.timers.tick(50)
+    deadlines.finish(a)
+    mock.timers.tick(30)
+    deadlines.start(() => expired.push('b'))
+    // a's deadline (100) passes with b pending: b expires at 180
+    mock.timers.tick(99)
+    assert.deepEqual(expired, [])
+    mock.timers.tick(1)
+    assert.deepEqual(expired, ['b'])
+  })
+
   it('times a call that an expiry callback starts', () => {
     const deadlines = new Deadlines(100)
     const expired: string[] = []
@@ -77,7 +93,7 @@ describe('Deadlines (one timer for every store call in flight)', () => {
 describe('Deadlines and the event loop', () => {
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
 
-  it('holds one timer while calls are in flight and none once they are done, so an idle process can exit', () => {
+  it('holds the event loop with one timer while calls are in flight and not once they are done, so an idle process can exit', () => {
     const deadlines = new Deadlines(60_000)
     const before = timers()
     const a = deadlines.start(() => assert.fail('finished calls do not expire'))
@@ -87,5 +103,22 @@ describe('Deadlines and the event loop', () => {
     assert.equal(timers(), before + 1)
     deadlines.finish(b)
     assert.equal(timers(), before)
+    // and again for the next call
+    const c = deadlines.start(() => assert.fail('finished calls do not expire'))
+    assert.equal(timers(), before + 1)
+    deadlines.finish(c)
+    assert.equal(timers(), before)
+  })
+
+  it('lets a process with no call in flight exit at once', () => {
+    const script = [
+      `import { Deadlines } from ${JSON.stringify(new URL('../../../src/engine/store-call.ts', import.meta.url).href)}`,
+      'const deadlines = new Deadlines(60_000)',
+      'deadlines.finish(deadlines.start(() => {}))',
+    ].join('\n')
+    const started = Date.now()
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 })
+    assert.equal(run.status, 0, run.stderr)
+    assert.ok(Date.now() - started < 20_000, 'it did not wait for the 60 s timer')
   })
 })
