@@ -104,7 +104,7 @@ async function sqlitePrune(env: Environment): Promise<PruneRow> {
   database.exec('COMMIT')
   database.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   try {
-    return { store: 'SqliteStore', batch: 1_000, ...(await pruneUnderReads(store)) }
+    return { store: 'SqliteStore', batch: 100, ...(await pruneUnderReads(store)) }
   } finally {
     await store.close()
     database.close()

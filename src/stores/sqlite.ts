@@ -27,7 +27,7 @@ export interface SqliteStoreOptions {
   busyTimeout?: number
   /** Mean ms between background prunes (jittered 50–150 %), or `false`. Default 300 000. */
   pruneInterval?: number | false
-  /** Rows deleted per prune batch; the event loop runs between batches. Default 1000. */
+  /** Rows deleted per prune batch; the event loop runs between batches. Default 100. */
   pruneBatch?: number
   /** How long (ms) a destroyed id stays unusable. Default 60 000. */
   tombstoneTtl?: number
@@ -114,7 +114,8 @@ export class SqliteStore implements SessionStore {
     if (!IDENTIFIER.test(table)) throw new InvalidOptionError('tableName', 'must be a plain SQL identifier (letters, digits, _)')
     this.#table = table
     this.#tombstoneTtl = positive('tombstoneTtl', options.tombstoneTtl, 60_000)
-    this.#pruneBatch = positive('pruneBatch', options.pruneBatch, 1_000)
+    // small: node:sqlite is synchronous, so a batch holds the event loop (~1 ms for 100 rows)
+    this.#pruneBatch = positive('pruneBatch', options.pruneBatch, 100)
     this.#pruneInterval = options.pruneInterval === false ? false : positive('pruneInterval', options.pruneInterval, 300_000)
     const busyTimeout = positive('busyTimeout', options.busyTimeout, 1_000)
     if (options.database !== undefined) {

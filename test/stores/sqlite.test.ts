@@ -110,6 +110,22 @@ describe('SqliteStore', () => {
     await store.close()
   })
 
+  it('prunes 100 rows per statement by default, and lets the event loop run between statements', async () => {
+    const database = new DatabaseSync(':memory:')
+    const store = new SqliteStore({ database, pruneInterval: false })
+    for (let i = 0; i < 250; i++) await store.create(newId(), { data: { i }, meta: null, userId: null, expiresAt: Date.now() - 1 })
+    const count = () => (database.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n
+    const pruning = store.prune()
+    // the first batch ran before prune() returned; the next waits for the event loop
+    assert.equal(count(), 150)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(count(), 50)
+    assert.equal(await pruning, 250)
+    assert.equal(count(), 0)
+    await store.close()
+    database.close()
+  })
+
   it('lists, counts and clears live sessions (express-session\'s optional all/length/clear)', async () => {
     const store = new SqliteStore({ path: ':memory:', pruneInterval: false })
     const live = newId()
