@@ -13,9 +13,15 @@ import type { RunOptions } from './options.ts'
 import { cookiesFor } from './seed.ts'
 import { load, locationOf, startGenerator, startServer, type Environment } from './throughput.ts'
 
+interface CallFrame {
+  functionName: string
+  url: string
+  lineNumber: number
+}
+
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
+  callFrame: CallFrame
 }
 
 interface CpuProfile {
@@ -24,11 +30,18 @@ interface CpuProfile {
   timeDeltas: number[]
 }
 
-export interface SelfTime {
+interface HeapNode {
+  callFrame: CallFrame
+  selfSize: number
+  children: HeapNode[]
+}
+
+/** One function's part of a profile: `amount` is µs of self time, or bytes allocated. */
+export interface Ranked {
   name: string
   where: string
-  ms: number
-  /** Of the busy (non-idle) samples. */
+  amount: number
+  /** Of the profile's total (for CPU: of the busy, non-idle, samples). */
   share: number
 }
 
@@ -40,61 +53,54 @@ function shortUrl(url: string): string {
   return path.startsWith('/') ? relative(root, path) : path
 }
 
-/** Self time by function (name, file and line), largest first, leaving out idle time (waiting on I/O), which it reports apart. */
-export function topSelfTime(profile: CpuProfile, count: number): { top: SelfTime[]; idleShare: number; busyMs: number } {
+/** Amounts summed by function (name, file and line). */
+class ByFunction {
+  readonly #entries = new Map<string, { name: string; where: string; amount: number }>()
+  total = 0
+
+  add(frame: CallFrame, amount: number): void {
+    const where = frame.url === '' ? '(native)' : `${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+    const key = `${frame.functionName}@${where}`
+    const entry = this.#entries.get(key) ?? { name: frame.functionName || '(anonymous)', where, amount: 0 }
+    entry.amount += amount
+    this.#entries.set(key, entry)
+    this.total += amount
+  }
+
+  /** The `count` largest, largest first. */
+  top(count: number): Ranked[] {
+    return [...this.#entries.values()]
+      .sort((a, b) => b.amount - a.amount)
+      .slice(0, count)
+      .map((e) => ({ ...e, share: e.amount / this.total }))
+  }
+}
+
+/** Self time by function, largest first, leaving out idle time (waiting on I/O), which it reports apart. */
+export function topSelfTime(profile: CpuProfile, count: number): { top: Ranked[]; idleShare: number; busyMs: number } {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
-  const byFunction = new Map<string, { name: string; where: string; us: number }>()
-  let total = 0
+  const busy = new ByFunction()
   let idle = 0
   profile.samples.forEach((id, i) => {
     // a sample's delta is the time until the next one: pair sample i with delta i + 1
     const delta = profile.timeDeltas[i + 1] ?? 0
     const frame = nodes.get(id)?.callFrame
     if (frame === undefined) return
-    if (frame.functionName === '(idle)') {
-      idle += delta
-      return
-    }
-    total += delta
-    const where = frame.url === '' ? '(native)' : `${shortUrl(frame.url)}:${frame.lineNumber + 1}`
-    const key = `${frame.functionName}@${where}`
-    const entry = byFunction.get(key) ?? { name: frame.functionName || '(anonymous)', where, us: 0 }
-    entry.us += delta
-    byFunction.set(key, entry)
+    if (frame.functionName === '(idle)') idle += delta
+    else busy.add(frame, delta)
   })
-  const top = [...byFunction.values()]
-    .sort((a, b) => b.us - a.us)
-    .slice(0, count)
-    .map((e) => ({ name: e.name, where: e.where, ms: e.us / 1000, share: e.us / total }))
-  return { top, idleShare: idle / (idle + total), busyMs: total / 1000 }
-}
-
-interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number }
-  selfSize: number
-  children: HeapNode[]
+  return { top: busy.top(count), idleShare: idle / (idle + busy.total), busyMs: busy.total / 1000 }
 }
 
 /** Bytes allocated (sampled, whether still live at the end or not) by function, largest first. */
-export function topAllocations(profile: { head: HeapNode }, count: number): { top: SelfTime[]; totalMb: number } {
-  const byFunction = new Map<string, { name: string; where: string; bytes: number }>()
-  let total = 0
+export function topAllocations(profile: { head: HeapNode }, count: number): { top: Ranked[]; totalBytes: number } {
+  const allocated = new ByFunction()
   const visit = (node: HeapNode): void => {
-    const frame = node.callFrame
-    const where = frame.url === '' ? '(native)' : `${shortUrl(frame.url)}:${frame.lineNumber + 1}`
-    const key = `${frame.functionName}@${where}`
-    const entry = byFunction.get(key) ?? { name: frame.functionName || '(anonymous)', where, bytes: 0 }
-    entry.bytes += node.selfSize
-    total += node.selfSize
-    byFunction.set(key, entry)
+    allocated.add(node.callFrame, node.selfSize)
     for (const child of node.children) visit(child)
   }
   visit(profile.head)
-  const top = [...byFunction.values()]
-    .sort((a, b) => b.bytes - a.bytes)
-    .slice(0, count)
-    .map((e) => ({ name: e.name, where: e.where, ms: e.bytes / 1e6, share: e.bytes / total }))
-  return { top, totalMb: total / 1e6 }
+  return { top: allocated.top(count), totalBytes: allocated.total }
 }
 
 async function profileCell(env: Environment, options: RunOptions, dir: string, contender: Contender, scenario: Scenario): Promise<void> {
@@ -119,20 +125,20 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
     if (contender.store === 'postgres') await env.pg?.dropTables([at.table, `${at.table}_tombstones`])
   }
   if (options.heap) {
-    const { top, totalMb } = topAllocations(JSON.parse(readFileSync(join(dir, name), 'utf8')) as { head: HeapNode }, 15)
-    const perRequest = (mb: number): string => `${Math.round((mb * 1e6) / Math.max(requests, 1))} B/req`
+    const { top, totalBytes } = topAllocations(JSON.parse(readFileSync(join(dir, name), 'utf8')) as { head: HeapNode }, 15)
+    const perRequest = (bytes: number): string => `${Math.round(bytes / Math.max(requests, 1))} B/req`
     process.stdout.write(
-      `\n${join(relative(root, dir), name)}: ${totalMb.toFixed(0)} MB allocated over ${requests} requests (${perRequest(totalMb)}, sampled), by function\n`,
+      `\n${join(relative(root, dir), name)}: ${(totalBytes / 1e6).toFixed(0)} MB allocated over ${requests} requests (${perRequest(totalBytes)}, sampled), by function\n`,
     )
     for (const [i, t] of top.entries()) {
-      process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(1).padStart(7)} MB  ${perRequest(t.ms).padStart(11)}  ${t.name}  ${t.where}\n`)
+      process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${(t.amount / 1e6).toFixed(1).padStart(7)} MB  ${perRequest(t.amount).padStart(11)}  ${t.name}  ${t.where}\n`)
     }
     return
   }
   const { top, idleShare, busyMs } = topSelfTime(JSON.parse(readFileSync(join(dir, name), 'utf8')) as CpuProfile, 10)
   process.stdout.write(`\n${join(relative(root, dir), name)}: idle ${(idleShare * 100).toFixed(0)}% of the process's life; top self time of the ${busyMs.toFixed(0)} busy ms\n`)
   for (const [i, t] of top.entries()) {
-    process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.ms.toFixed(0).padStart(6)} ms  ${t.name}  ${t.where}\n`)
+    process.stdout.write(`${String(i + 1).padStart(2)}. ${(t.share * 100).toFixed(1).padStart(5)}%  ${(t.amount / 1000).toFixed(0).padStart(6)} ms  ${t.name}  ${t.where}\n`)
   }
 }
 
