@@ -109,7 +109,7 @@ export class Rotations {
       const found = await engine.call('get', (store) => store.get(key))
       if (found !== null) return this.#adoptWinner(previous, { id, key, record: found, replacedKey: previous.key, created: false }, meta)
     }
-    const session: NewSession = { data: old.data, meta, userId: old.userId, expiresAt: Math.min(now + (meta.cookieMaxAge ?? policy.idleTimeout), meta.absoluteExpiresAt) }
+    const session: NewSession = { data: withoutCookie(old.data), meta, userId: old.userId, expiresAt: Math.min(now + (meta.cookieMaxAge ?? policy.idleTimeout), meta.absoluteExpiresAt) }
     const result = await engine.call('create', (store) => store.create(key, session))
     if (result === 'collision') {
       // another request (of any process) rotated this id first, or the successor was destroyed since (a tombstone)
@@ -176,6 +176,14 @@ function isRotationDue(policy: Policy, presented: PresentedId, record: StoredSes
   const meta = record.meta
   if (policy.renewAfter === undefined || meta === null) return false
   return Date.now() - (meta.renewedAt ?? meta.createdAt) >= policy.renewAfter
+}
+
+/** The session's data: an express-session record also holds its cookie, which is not data (the main entry keeps it apart). */
+function withoutCookie(data: SessionValues): SessionValues {
+  if (!Object.hasOwn(data, 'cookie')) return data
+  const copy: SessionValues = Object.create(null)
+  for (const key of Object.keys(data)) if (key !== 'cookie') copy[key] = data[key]
+  return copy
 }
 
 /** Each request gets its own copy: a handler changing a nested value must not change another request's session. */

@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { toCallbackStore, type MemoryStore } from '../../src/index.ts'
 import { signV1 } from '../../src/signing.ts'
-import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, handle, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, freezeClock, handle, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -64,7 +64,8 @@ describe('migration from express-session', () => {
   for (const host of HOSTS) {
     describe(host.name, () => {
       describe('when the main entry shares the store, the secret and the cookie name', () => {
-        it('keeps the user logged in and moves the session to a new id, in the v1 format, under a hashed key', async () => {
+        it('keeps the user logged in and moves the session to a new id, in the v1 format, under a hashed key', async (t) => {
+          const clock = freezeClock(t)
           const shared = memoryStore()
           const legacy = await legacyApp(host, shared)
           const login = await legacy.request('/login')
@@ -84,7 +85,7 @@ describe('migration from express-session', () => {
           const newId = idOf(first, 'connect.sid')
           assert.notEqual(newId, id, 'a new id: the express-session id is not kept')
           assert.equal(reissued.value, signV1(newId, 'connect.sid', SECRET), 'v1 MAC for the cookie name')
-          assert.equal(await shared.get(id), null, 'the express-session record is deleted')
+          assert.equal((await shared.get(id))?.meta?.retiredAt, clock.now(), 'the express-session record is retired')
           const moved = await peek(shared, newId)
           assert.deepEqual({ ...moved?.data }, { user: 'ann', cart: ['apple'] }, 'its data moved to the new id')
           assert.equal(await shared.get(newId), null, 'stored under the hash of the new id, not under the id')
@@ -102,7 +103,14 @@ describe('migration from express-session', () => {
           assert.deepEqual(me.cookies, [])
           assert.equal(main.events.rotated.length, 1, 'moved once')
 
-          // the express-session cookie names nothing any more: no session, and nothing new is stored
+          // a request still in flight with the express-session cookie reaches the same session, under its new id
+          const late = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          assert.deepEqual(JSON.parse(late.body), { user: 'ann', cart: ['apple', 'pear'] })
+          assert.equal(idOf(late, 'connect.sid'), newId, 'the same new id: the session was not moved twice')
+          assert.equal(main.events.rotated.length, 1, 'moved once')
+
+          // after the grace the express-session cookie names nothing any more: no session, and nothing new is stored
+          clock.advance(10_000)
           const stale = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(stale.body), { user: null, cart: null })
           assert.deepEqual(stale.cookies, [], 'no new session for the old cookie')
@@ -148,7 +156,7 @@ describe('migration from express-session', () => {
           assert.equal(await shared.length(), 1)
           assert.deepEqual(
             main.events.rotated.map((e) => e.reason),
-            ['login'],
+            ['migration', 'login'],
           )
           const stale = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(stale.body), { user: null, cart: null })

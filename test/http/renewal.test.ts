@@ -205,7 +205,7 @@ describe('renewal (renewAfter)', () => {
       })
 
       describe('when the old cookie is used during the renewal grace', () => {
-        it('still reads the session, but its writes are not stored and it gets no cookie', async (t) => {
+        it('leads to the session under its new id: its writes go there, and the response sends the new id', async (t) => {
           const { server, spy, clock, cookie, id, events } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const renewal = await server.request('/me', { cookie })
@@ -213,39 +213,50 @@ describe('renewal (renewAfter)', () => {
           spy.reset()
 
           clock.advance(GRACE - SECOND)
-          const late = await server.request('/note?text=lost', { cookie })
+          const late = await server.request('/note?text=kept', { cookie })
           assert.equal(late.status, 200)
           assert.deepEqual(JSON.parse(late.body), { user: 'ann' }, 'the request in flight still reads the session')
-          assert.deepEqual(late.cookies, [], 'no cookie: neither the old id nor a new one')
+          assert.equal(idOf(late), newId, 'the same new id, not a second renewal')
           assert.deepEqual(
             spy.calls.map((c) => c.method),
-            ['get'],
-            'nothing written',
+            ['get', 'get', 'update'],
+            'the old record, then the new one, written',
           )
-          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' })
-          assert.deepEqual({ ...(await peek(spy.store, newId))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' }, 'the retired record is not written')
+          assert.deepEqual({ ...(await peek(spy.store, newId))?.data }, { user: 'ann', note: 'kept' })
           assert.equal(events.rotated.length, 1, 'a retired id is not renewed again')
-          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: null })
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: 'kept' })
         })
 
-        it('an explicit save() with the old cookie writes nothing either', async (t) => {
+        it('an explicit save() with the old cookie writes to the new id, and does not extend the grace', async (t) => {
           const { server, spy, clock, cookie, id } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const renewal = await server.request('/me', { cookie })
-          spy.reset()
           clock.advance(SECOND)
-          const saved = await server.request('/save?text=lost', { cookie })
+          const saved = await server.request('/save?text=saved', { cookie })
           assert.equal(saved.status, 200)
-          assert.deepEqual(saved.cookies, [])
-          assert.deepEqual(
-            spy.calls.map((c) => c.method),
-            ['get'],
-            'nothing written',
-          )
+          assert.equal(idOf(saved), idOf(renewal))
           assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, idOf(renewal)))?.data }, { user: 'ann', note: 'saved' })
           clock.advance(GRACE)
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null }, 'and the grace did not move')
-          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: null })
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: 'saved' })
+        })
+
+        it('leads nowhere once the new id was logged out, and its record goes', async (t) => {
+          const { server, spy, clock, cookie, id, events } = await loggedIn(t, host)
+          clock.advance(RENEW_AFTER)
+          const renewal = await server.request('/me', { cookie })
+          assert.equal((await server.request('/logout', { cookie: cookiePair(renewal) })).body, 'out')
+          const late = await server.request('/me', { cookie })
+          assert.deepEqual(JSON.parse(late.body), { user: null, note: null })
+          assert.deepEqual(late.cookies, [])
+          assert.equal(await peek(spy.store, id), null, 'the retired record is deleted')
+          assert.equal(await spy.store.length(), 0)
+          assert.deepEqual(
+            events.rejected.map((e) => e.reason),
+            ['unknown'],
+          )
         })
       })
 
@@ -343,13 +354,15 @@ describe('renewal (renewAfter)', () => {
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null })
         })
 
-        it("req.session = null with unset: 'keep': the session stays under its old id", async (t) => {
+        it("req.session = null with unset: 'keep': the session stays, under its new id, whose cookie the response sends", async (t) => {
           const { server, spy, clock, cookie, id } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const unset = await server.request('/unset', { cookie })
-          assert.deepEqual(unset.cookies, [])
-          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' })
-          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body).user, 'ann')
+          const newId = idOf(unset)
+          assert.notEqual(newId, id)
+          assert.deepEqual({ ...(await peek(spy.store, newId))?.data }, { user: 'ann' })
+          clock.advance(GRACE)
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(unset) })).body).user, 'ann')
         })
       })
     })
