@@ -1,8 +1,8 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import session, { toCallbackStore, type MemoryStore } from '../../src/index.ts'
+import session, { toCallbackStore, type MemoryStore, type SessionOptions } from '../../src/index.ts'
 import { signV1 } from '../../src/signing.ts'
-import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, freezeClock, handle, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, freezeClock, handle, holdNext, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, sharedView, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -31,7 +31,7 @@ async function legacyApp(host: Host, shared: MemoryStore) {
   })
 }
 
-async function mainApp(host: Host, shared: MemoryStore) {
+async function mainApp(host: Host, shared: SessionOptions['store']) {
   const middleware = session({ secret: SECRET, name: 'connect.sid', store: shared })
   const events = recordEvents(middleware, ['rotated'])
   const server = await serve(host, (app) => {
@@ -173,6 +173,80 @@ describe('migration from express-session', () => {
           const me = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(me.body), { user: null, cart: null })
           assert.deepEqual(me.cookies, [])
+        })
+      })
+
+      describe('when several requests present the express-session cookie at once', () => {
+        it('they all get the same new id, and the session is moved once', async () => {
+          const shared = memoryStore()
+          const login = await (await legacyApp(host, shared)).request('/login')
+          const main = await mainApp(host, shared)
+          const replies = await Promise.all(Array.from({ length: 4 }, () => main.request('/me', { cookie: cookiePair(login, 'connect.sid') })))
+          for (const reply of replies) assert.deepEqual(JSON.parse(reply.body), { user: 'ann', cart: ['apple'] })
+          assert.equal(new Set(replies.map((reply) => idOf(reply, 'connect.sid'))).size, 1, 'one new id')
+          assert.equal(main.events.rotated.length, 1)
+        })
+
+        it('in two apps on one store (two processes): a request that read the old record before the move adopts the new id', async () => {
+          const shared = memoryStore()
+          const login = await (await legacyApp(host, shared)).request('/login')
+          const view = sharedView(shared)
+          const first = await mainApp(host, shared)
+          const second = await mainApp(host, view)
+          const create = holdNext(view, 'create')
+          const late = second.request('/add', { cookie: cookiePair(login, 'connect.sid') })
+          await create.arrived
+          const early = await first.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          create.open()
+          const reply = await late
+          assert.equal(reply.body, 'added')
+          const newId = idOf(early, 'connect.sid')
+          assert.equal(idOf(reply, 'connect.sid'), newId)
+          assert.deepEqual({ ...(await peek(shared, newId))?.data }, { user: 'ann', cart: ['apple', 'pear'] })
+          assert.equal(await shared.length(), 2, 'the new record, and the retired one for the grace')
+          assert.equal(first.events.rotated.length + second.events.rotated.length, 1)
+        })
+
+        describe('on an express-session store (whole-object writes, last writer wins)', () => {
+          it("a request that read the old record before the move adopts the new one instead of overwriting it with the old data", async () => {
+            const shared = memoryStore()
+            const login = await (await legacyApp(host, shared)).request('/login')
+            const late = toCallbackStore(shared)
+            const first = await mainApp(host, toCallbackStore(shared))
+            const second = await mainApp(host, late)
+            // the late request's second read is its look for the successor, after it read the old record
+            const lookup = holdNext(late, 'get', 1)
+            const pending = second.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+            await lookup.arrived
+            const early = await first.request('/add', { cookie: cookiePair(login, 'connect.sid') })
+            lookup.open()
+            const reply = await pending
+            const newId = idOf(early, 'connect.sid')
+            assert.equal(idOf(reply, 'connect.sid'), newId)
+            assert.deepEqual(JSON.parse(reply.body), { user: 'ann', cart: ['apple', 'pear'] }, "it reads the first request's change")
+            const stored = await shared.get(storeKeyOf(newId))
+            assert.deepEqual(stored?.data.cart, ['apple', 'pear'], 'not overwritten')
+          })
+
+          it('a request that reads the old record after the move follows it to the new id; a logout ends both', async () => {
+            const shared = memoryStore()
+            const login = await (await legacyApp(host, shared)).request('/login')
+            const first = await mainApp(host, toCallbackStore(shared))
+            const second = await mainApp(host, toCallbackStore(shared))
+            const early = await first.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+            const reply = await second.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+            assert.deepEqual(JSON.parse(reply.body), { user: 'ann', cart: ['apple'] })
+            assert.equal(idOf(reply, 'connect.sid'), idOf(early, 'connect.sid'))
+            assert.equal((await second.request('/logout', { cookie: cookiePair(reply, 'connect.sid') })).body, 'out')
+            for (const cookie of [cookiePair(login, 'connect.sid'), cookiePair(early, 'connect.sid')]) {
+              for (const app of [first, second]) {
+                const after = await app.request('/me', { cookie })
+                assert.deepEqual(JSON.parse(after.body), { user: null, cart: null })
+                assert.deepEqual(after.cookies, [])
+              }
+            }
+            assert.equal(await shared.length(), 0)
+          })
         })
       })
 

@@ -2,7 +2,7 @@ import { afterEach, describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidOptionError, type SessionOptions } from '../../src/index.ts'
 import { userTag } from '../../src/id.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, handle, idOf, peek, recordEvents, serve, sessionCookie, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, handle, holdNext, idOf, peek, recordEvents, serve, sessionCookie, sharedView, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -278,6 +278,71 @@ describe('renewal (renewAfter)', () => {
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: 'ann', note: null }, 'within the grace')
           clock.advance(GRACE / 2)
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null }, 'past the grace')
+        })
+      })
+
+      describe('when several requests present the old id at once', () => {
+        it('in one app: they all get the same new id, and the rotation is done once', async (t) => {
+          const { server, spy, clock, cookie, id, events, middleware } = await loggedIn(t, host)
+          clock.advance(RENEW_AFTER)
+          spy.reset()
+          const replies = await Promise.all(Array.from({ length: 4 }, () => server.request('/me', { cookie })))
+          for (const reply of replies) assert.deepEqual(JSON.parse(reply.body), { user: 'ann', note: null })
+          const ids = new Set(replies.map((reply) => idOf(reply)))
+          assert.equal(ids.size, 1, 'one new id')
+          const [newId] = ids as Set<string>
+          assert.notEqual(newId, id)
+          assert.equal(spy.count('create'), 1, 'the requests shared one rotation')
+          assert.equal(events.rotated.length, 1)
+          assert.deepEqual(
+            (await middleware.listUserSessions('u1')).map((s) => s.handle),
+            [storeKeyOf(newId as string)],
+          )
+        })
+
+        it('in two apps on one store (two processes): a request that read the old record before the renewal adopts the new id', async (t) => {
+          const first = await loggedIn(t, host)
+          const view = sharedView(first.spy.store)
+          const second = await renewalApp(host, { store: view })
+          first.clock.advance(RENEW_AFTER)
+          const create = holdNext(view, 'create')
+          const late = second.server.request('/note?text=late', { cookie: first.cookie })
+          // the late request found the old record live and is about to store the successor
+          await create.arrived
+          const early = await first.server.request('/me', { cookie: first.cookie })
+          create.open()
+          const reply = await late
+          assert.equal(reply.status, 200)
+          assert.deepEqual(JSON.parse(reply.body), { user: 'ann' })
+          const newId = idOf(early)
+          assert.equal(idOf(reply), newId, 'the same new id in both apps')
+          assert.deepEqual({ ...(await peek(first.spy.store, newId))?.data }, { user: 'ann', note: 'late' }, "the late request's change is kept")
+          assert.deepEqual(
+            (await first.middleware.listUserSessions('u1')).map((s) => s.handle),
+            [storeKeyOf(newId)],
+            'one session',
+          )
+          assert.equal(first.events.rotated.length + second.events.rotated.length, 1, 'one rotation')
+        })
+
+        it('in two apps: a request that had not stored its successor before a logout gets no session, and the old id ends', async (t) => {
+          const first = await loggedIn(t, host)
+          const view = sharedView(first.spy.store)
+          const second = await renewalApp(host, { store: view })
+          first.clock.advance(RENEW_AFTER)
+          const create = holdNext(view, 'create')
+          const late = second.server.request('/me', { cookie: first.cookie })
+          await create.arrived
+          const early = await first.server.request('/me', { cookie: first.cookie })
+          assert.equal((await first.server.request('/logout', { cookie: cookiePair(early) })).body, 'out')
+          create.open()
+          const reply = await late
+          assert.deepEqual(JSON.parse(reply.body), { user: null, note: null }, 'the logout is not undone')
+          assert.deepEqual(reply.cookies, [])
+          for (const cookie of [first.cookie, cookiePair(early)]) {
+            for (const app of [first, second]) assert.deepEqual(JSON.parse((await app.server.request('/me', { cookie })).body), { user: null, note: null })
+          }
+          assert.equal(await first.spy.store.length(), 0, 'nothing left, nothing re-created')
         })
       })
 
