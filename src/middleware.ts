@@ -246,12 +246,10 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   /** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
   function adoptSuccessor(context: RequestContext, presented: PresentedId, successor: Successor | null): void {
     if (successor === null || judge(successor.record, Date.now()) !== 'live') {
-      // ended since (a logout, a revocation, its deadline): the old id leads nowhere, and its record goes
+      // ended since (a logout, a revocation, its deadline): the old id leads nowhere
       debug('stored session not used: its successor is gone')
       context.noteRejectedCookie()
       engine.emit('rejected', () => ({ reason: 'unknown', idHash: engine.idHash(presented.id) }))
-      const key = presented.key as string
-      engine.call('destroy', (s) => s.destroy(key)).catch(noop)
       finish(context, context.next)
       return
     }

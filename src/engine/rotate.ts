@@ -114,7 +114,11 @@ export class Rotations {
     if (result === 'collision') {
       // another request (of any process) rotated this id first, or the successor was destroyed since (a tombstone)
       const found = await engine.call('get', (store) => store.get(key))
-      if (found === null) return null
+      if (found === null) {
+        // a logout ended the successor: the old id, still live here, must lead nowhere either
+        await engine.call('destroy', (store) => store.destroy(previous.key))
+        return null
+      }
       return this.#adoptWinner(previous, { id, key, record: found, replacedKey: previous.key, created: false }, meta)
     }
     engine.emit('created', () => ({ idHash: engine.idHash(id) }))
@@ -150,7 +154,8 @@ export class Rotations {
 
   /**
    * A retired id (its rotation is done): the request takes the successor, whose cookie the response
-   * sends. Null when the successor is gone (a logout ended it): the old id ends with it.
+   * sends. Null when the successor is gone (a logout ended it): the retired record leads nowhere and
+   * expires with its grace.
    */
   async #follow(presented: Previous, reason: RotationReason): Promise<Successor | null> {
     let previous = presented

@@ -243,20 +243,28 @@ describe('renewal (renewAfter)', () => {
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: 'saved' })
         })
 
-        it('leads nowhere once the new id was logged out, and its record goes', async (t) => {
+        it('leads nowhere once the new id was logged out, and writes nothing', async (t) => {
           const { server, spy, clock, cookie, id, events } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const renewal = await server.request('/me', { cookie })
           assert.equal((await server.request('/logout', { cookie: cookiePair(renewal) })).body, 'out')
+          spy.reset()
           const late = await server.request('/me', { cookie })
           assert.deepEqual(JSON.parse(late.body), { user: null, note: null })
           assert.deepEqual(late.cookies, [])
-          assert.equal(await peek(spy.store, id), null, 'the retired record is deleted')
-          assert.equal(await spy.store.length(), 0)
+          assert.deepEqual(
+            spy.calls.map((c) => c.method),
+            ['get', 'get'],
+            'the old record, then its successor, gone: nothing written',
+          )
           assert.deepEqual(
             events.rejected.map((e) => e.reason),
             ['unknown'],
           )
+          clock.advance(GRACE)
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null })
+          assert.equal(await peek(spy.store, id), null, 'past the grace the retired record is deleted')
+          assert.equal(await spy.store.length(), 0)
         })
       })
 
