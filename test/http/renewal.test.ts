@@ -2,7 +2,7 @@ import { afterEach, describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidOptionError, type SessionOptions } from '../../src/index.ts'
 import { userTag } from '../../src/id.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, handle, holdNext, idOf, peek, recordEvents, serve, sessionCookie, sharedView, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, OTHER_SECRET, SECRET, cleanup, cookiePair, faultStore, freezeClock, handle, holdNext, idOf, peek, recordEvents, serve, sessionCookie, sharedView, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -351,6 +351,55 @@ describe('renewal (renewAfter)', () => {
             for (const app of [first, second]) assert.deepEqual(JSON.parse((await app.server.request('/me', { cookie })).body), { user: null, note: null })
           }
           assert.equal(await first.spy.store.length(), 0, 'nothing left, nothing re-created')
+        })
+      })
+
+      describe('when the renewing request fails after storing the new id (the old record could not be retired)', () => {
+        it('the next request with the old cookie takes the same new id and retires the old record', async (t) => {
+          const clock = freezeClock(t, T0)
+          const fault = faultStore()
+          const { server } = await renewalApp(host, { store: fault.store })
+          const login = await server.request('/login')
+          const id = idOf(login)
+          clock.advance(RENEW_AFTER)
+          fault.faults.update = 'reject'
+          const failed = await server.request('/me', { cookie: cookiePair(login) })
+          assert.equal(failed.status, 503)
+          assert.deepEqual(failed.cookies, [])
+          assert.equal((await peek(fault.inner, id))?.meta?.retiredAt, undefined, 'the old record is still live')
+          fault.faults.update = undefined
+          const retry = await server.request('/me', { cookie: cookiePair(login) })
+          assert.deepEqual(JSON.parse(retry.body), { user: 'ann', note: null })
+          const newId = idOf(retry)
+          assert.notEqual(newId, id)
+          assert.deepEqual({ ...(await peek(fault.inner, newId))?.data }, { user: 'ann' })
+          assert.equal((await peek(fault.inner, id))?.meta?.retiredAt, clock.now(), 'retired now')
+          const live = (await fault.inner.listByUser('u1')).filter((info) => info.meta?.retiredAt === undefined)
+          assert.deepEqual(
+            live.map((info) => info.id),
+            [storeKeyOf(newId)],
+            'the record the failed request stored, not a second one',
+          )
+        })
+      })
+
+      describe('the new id', () => {
+        it('depends on the first secret: an app signing with another one derives another id from the same old id', async (t) => {
+          const clock = freezeClock(t, T0)
+          const one = await renewalApp(host, { secret: [SECRET, OTHER_SECRET] })
+          const login = await one.server.request('/login')
+          const key = storeKeyOf(idOf(login))
+          const record = await peek(one.spy.store, idOf(login))
+          assert.ok(record)
+          // the same session in a second store, served by an app whose first secret is the other one
+          const two = await renewalApp(host, { secret: [OTHER_SECRET, SECRET] })
+          assert.equal(await two.spy.store.create(key, record), 'ok')
+          clock.advance(RENEW_AFTER)
+          const first = await one.server.request('/me', { cookie: cookiePair(login) })
+          const second = await two.server.request('/me', { cookie: cookiePair(login) })
+          assert.deepEqual(JSON.parse(second.body), { user: 'ann', note: null })
+          assert.notEqual(idOf(first), idOf(second))
+          assert.notEqual(idOf(second), idOf(login))
         })
       })
 
