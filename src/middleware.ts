@@ -4,7 +4,8 @@ import type { SessionEventName, SessionEvents } from './events.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
 import { Engine } from './engine/engine.ts'
 import { RequestContext, type NextFunction } from './engine/context.ts'
-import { readSessionId } from './engine/read.ts'
+import { readSessionId, type PresentedId } from './engine/read.ts'
+import { Rotations, type Successor } from './engine/rotate.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
@@ -120,11 +121,13 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   const engine = new Engine(policy, store)
   if (!isContractStore(options.store) && options.store !== undefined) {
     const emitter = options.store as unknown as CallbackStore
+    engine.lastWriterWins = true
     if (typeof emitter.on === 'function') {
       emitter.on('disconnect', () => (engine.storeReady = false))
       emitter.on('connect', () => (engine.storeReady = true))
     }
   }
+  const rotations = new Rotations(engine)
   const staticPath = policy.staticCookie?.path
 
   const handler = function session(request: IncomingMessage, res: ServerResponse, next: NextFunction): void {
@@ -175,8 +178,9 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     engine.call('get', (s) => s.get(key, slide)).then(
       (record) => {
         // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
-        // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential
-        const foreign = record !== null && presented.format === 'legacy' && record.meta !== null && isWellFormedId(presented.id)
+        // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential.
+        // A retired record never opens itself: it leads to the successor derived from the presented id and its format
+        const foreign = record !== null && presented.format === 'legacy' && record.meta !== null && record.meta.retiredAt === undefined && isWellFormedId(presented.id)
         const judged = record === null || foreign ? 'unknown' : judge(record, now)
         const verdict = judged === 'live' ? checkBinding(record as StoredSession, req, presented.id) : judged
         if (verdict !== 'live') {
@@ -194,6 +198,15 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           return
         }
         const live = record as StoredSession
+        // renewal, migration, or an id one of them replaced: the request takes the successor
+        const replacing = rotations.successorOf(presented, key, live, context.readOnly)
+        if (replacing !== undefined) {
+          replacing.then(
+            (successor) => adoptSuccessor(context, presented, successor),
+            (err: unknown) => loadFailed(context, presented, key, err),
+          )
+          return
+        }
         const moved = slide !== undefined && live.expiresAt < slide.slideIfBefore
         const ownLifetime = live.meta?.cookieMaxAge != null
         const slidTo = moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined
@@ -203,27 +216,45 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         if (moved && ownLifetime) context.requestTouch()
         next()
       },
-      (err: unknown) => {
-        if (err instanceof SessionDataError) {
-          // unreadable stored data means no session (and the record goes), never a crash
-          context.noteRejectedCookie()
-          engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
-          engine.call('destroy', (s) => s.destroy(key)).catch(noop)
-          finish(context, next)
-          return
-        }
-        debug('store read failed: %s', (err as Error)?.message)
-        if (policy.onStoreError === 'anonymous') {
-          // availability over the session: served without one, and nothing is written or set
-          context.readOnly = true
-          next()
-          return
-        }
-        // fail closed: no session, no new id, no cookie; the error becomes a 503
-        delete req[kContext]
-        next(err)
-      },
+      (err: unknown) => loadFailed(context, presented, key, err),
     )
+  }
+
+  /** The load (or the rotation after it) failed. */
+  function loadFailed(context: RequestContext, presented: PresentedId, key: string, err: unknown): void {
+    const next = context.next
+    if (err instanceof SessionDataError) {
+      // unreadable stored data means no session (and the record goes), never a crash
+      context.noteRejectedCookie()
+      engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
+      engine.call('destroy', (s) => s.destroy(key)).catch(noop)
+      finish(context, next)
+      return
+    }
+    debug('store read failed: %s', (err as Error)?.message)
+    if (policy.onStoreError === 'anonymous') {
+      // availability over the session: served without one, and nothing is written or set
+      context.readOnly = true
+      next()
+      return
+    }
+    // fail closed: no session, no new id, no cookie; the error becomes a 503
+    delete (context.req as SessionRequest)[kContext]
+    next(err)
+  }
+
+  /** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
+  function adoptSuccessor(context: RequestContext, presented: PresentedId, successor: Successor | null): void {
+    if (successor === null || judge(successor.record, Date.now()) !== 'live') {
+      // ended since (a logout, a revocation, its deadline): the old id leads nowhere
+      debug('stored session not used: its successor is gone')
+      context.noteRejectedCookie()
+      engine.emit('rejected', () => ({ reason: 'unknown', idHash: engine.idHash(presented.id) }))
+      finish(context, context.next)
+      return
+    }
+    context.adoptSuccessor(presented, successor)
+    context.next()
   }
 
   /** 'live', or why a stored session must not be used (R10): the store's TTL is not trusted alone. */

@@ -8,7 +8,7 @@ import type { SessionStore } from './stores/contract.ts'
 
 /** Options of the main entry: express-session's names, secure defaults, and a few additions. */
 export interface SessionOptions {
-  /** One secret or up to five; the first signs, all verify (rotation). In production: 32 bytes or more, required. */
+  /** One secret or up to five; the first signs, all verify (rotation). In production the first must be 32 bytes or more; no key twice. */
   secret: Secret | Secret[]
   /** Cookie name. Default `sid` in development, `__Host-sid` in production (`__Secure-sid` when a domain or path rules out `__Host-`). */
   name?: string | undefined
@@ -44,10 +44,11 @@ export interface SessionOptions {
   readOnly?: ((req: IncomingMessage) => boolean) | undefined
   /**
    * Renewal: a session whose id is older than this many ms gets a new id on its next request,
-   * keeping its data and its absolute deadline (OWASP renewal timeout). Off by default.
+   * keeping its data and its absolute deadline (OWASP renewal timeout). The new id is derived from
+   * the old one, so concurrent requests with the old id all move to the same one. Off by default.
    */
   renewAfter?: number | undefined
-  /** How long (ms) the id a renewal replaced still reads (not writes), for requests already in flight. Default 10 000. */
+  /** How long (ms) the id a renewal or migration replaced still leads to the session (under its new id), for requests already in flight. Default 10 000. */
   renewalGrace?: number | undefined
   /**
    * Bind sessions to client properties (R26): a session used from another user agent (or IP prefix)

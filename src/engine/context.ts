@@ -10,6 +10,7 @@ import { ManagedSession } from '../managed-session.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
+import type { Successor } from './rotate.ts'
 import { debug } from '../debug.ts'
 
 export type NextFunction = (err?: unknown) => void
@@ -46,8 +47,8 @@ export class RequestContext {
   #id: string | undefined
   /** The key #id is stored under: a hash of it (R5), or the raw id of an express-session record. */
   #key: string | undefined
-  /** A renewal or migration in this request: the record the new id replaces, retired once the new one is stored. */
-  #retiring: { key: string; id: string; reason: 'renewal' | 'migration'; data: SessionValues } | undefined
+  /** The store key of the id the client presented, when a renewal or migration replaced it: ended with the session. */
+  #replacedKey: string | undefined
   /** Serialized form of each top-level key as stored; the base of dirty tracking. */
   #baseline = new Map<string, string>()
   #meta: SessionMeta | undefined
@@ -117,34 +118,16 @@ export class RequestContext {
       this.readOnly = true
       return
     }
-    if (this.readOnly) return
-    if (presented.format === 'legacy' && isWellFormedId(presented.id)) {
-      // an express-session session: moved to a new id under a hashed store key, its data kept
-      this.#renew('migration')
-      return
-    }
-    const renewAfter = policy.renewAfter
-    const meta = this.#meta as SessionMeta
-    if (renewAfter !== undefined && Date.now() - (meta.renewedAt ?? meta.createdAt) >= renewAfter) this.#renew('renewal')
   }
 
   /**
-   * A new id for the same session (R12, OWASP renewal): the data, the owner and the absolute deadline
-   * are kept. The new record is created at the end of the response, then the old one is retired.
+   * Takes the session that replaced the presented id (R12: a renewal or migration, done by this
+   * request or by a concurrent one): the response sends its id's cookie.
    */
-  #renew(reason: 'renewal' | 'migration'): void {
-    const record = this.#record as StoredSession
-    const previous = { key: this.#key as string, id: this.#id as string, reason, data: record.data }
-    const userId = this.#userId ?? undefined
-    this.#id = userId === undefined ? this.#newId() : userTag(userId) + this.#newId()
-    this.#key = this.engine.storeKey(this.#id)
-    this.#stored = false
-    this.#retiring = previous
-    this.#meta = { ...(this.#meta as SessionMeta), renewedAt: Date.now() }
-    this.#metaDirty = true
-    // every key is new to the new record: an empty baseline makes them all part of the create
-    this.#session = this.#build(record.data)
-    this.#baseline = new Map()
+  adoptSuccessor(presented: PresentedId, successor: Successor): void {
+    this.adopt(presented, successor.key, successor.record, successor.created ? successor.record.expiresAt : undefined)
+    this.#id = successor.id
+    this.#replacedKey = successor.replacedKey
   }
 
   // -- materialize ---------------------------------------------------------------------------------
@@ -272,20 +255,10 @@ export class RequestContext {
   /** Replaces the session with its stored copy. */
   async reload(): Promise<void> {
     this.#requireSession('reload')
-    // a renewal or migration of this request has not stored the new id yet: the stored copy is under the old one
-    const retiring = this.#stored ? undefined : this.#retiring
-    if (!this.#stored && retiring === undefined) throw new SessionGoneError('failed to load session: it was never saved')
-    const key = retiring?.key ?? (this.#key as string)
+    if (!this.#stored) throw new SessionGoneError('failed to load session: it was never saved')
+    const key = this.#key as string
     const record = await this.engine.call('get', (store) => store.get(key))
     if (record === null) throw new SessionGoneError('failed to load session: it was destroyed or has expired')
-    if (retiring !== undefined) {
-      // all of it goes to the new id: the baseline stays empty, the renewal's metadata is kept
-      retiring.data = record.data
-      this.#record = record
-      this.#userId = record.userId
-      this.#session = this.#build(record.data)
-      return
-    }
     this.#record = record
     this.#meta = record.meta ?? this.#meta
     this.#userId = record.userId
@@ -299,21 +272,23 @@ export class RequestContext {
     const id = this.#id
     const key = this.#key
     const wasStored = this.#stored && id !== undefined && key !== undefined
-    // a renewal or migration of this request has not stored the new id yet: the session still lives under the old one
-    const retiring = this.#retiring
     // R24: a logout on an anonymous client touches no store. The store goes first: if it fails, the
     // session is as it was (alive on the server, so its cookie is not cleared either)
     if (wasStored) await this.engine.call('destroy', (store) => store.destroy(key as string))
-    if (retiring !== undefined) await this.engine.call('destroy', (store) => store.destroy(retiring.key))
-    this.#retiring = undefined
+    await this.#endReplaced()
     this.#session = null
     this.#record = null
     this.#stored = false
     this.#destroyed = true
-    if (wasStored || retiring !== undefined) {
-      const ended = wasStored ? (id as string) : (retiring as { id: string }).id
-      this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(ended), reason }))
-    }
+    if (wasStored) this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id as string), reason }))
+  }
+
+  /** The id the client presented, replaced by a renewal or migration in this request, ends with the session. */
+  async #endReplaced(): Promise<void> {
+    const replaced = this.#replacedKey
+    if (replaced === undefined) return
+    await this.engine.call('destroy', (store) => store.destroy(replaced))
+    this.#replacedKey = undefined
   }
 
   /** A new id and an empty session; the old record is deleted before the response is sent (R12). */
@@ -334,27 +309,22 @@ export class RequestContext {
     const oldId = this.#id
     const oldKey = this.#key
     const wasStored = this.#stored && oldId !== undefined && oldKey !== undefined
-    // a renewal or migration this request had scheduled is moot, but the session it would have moved
-    // still lives under the id the client sent: that record goes too
-    const retiring = this.#retiring
-    this.#retiring = undefined
     if (wasStored) await this.engine.call('destroy', (store) => store.destroy(oldKey as string))
-    if (retiring !== undefined) await this.engine.call('destroy', (store) => store.destroy(retiring.key))
+    await this.#endReplaced()
     const now = Date.now()
     const policy = this.engine.policy
     const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
     if (reason === 'login') meta.authTime = now
     this.#record = null
-    if (wasStored || retiring !== undefined || this.#destroyed) this.#rotatedAway = true
+    if (wasStored || this.#destroyed) this.#rotatedAway = true
     this.#destroyed = false
     this.#startNew(meta, userId)
     this.#userId = userId ?? null
     const session = this.#session as ManagedSession
     for (const key of Object.keys(carried)) session[key] = carried[key]
-    if (wasStored || retiring !== undefined) {
+    if (wasStored) {
       const newId = this.#id as string
-      const previousId = wasStored ? (oldId as string) : (retiring as { id: string }).id
-      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(newId), previousIdHash: this.engine.idHash(previousId), reason }))
+      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(newId), previousIdHash: this.engine.idHash(oldId as string), reason }))
     }
   }
 
@@ -412,16 +382,14 @@ export class RequestContext {
   #endWork(): (() => Promise<void>) | undefined {
     if (this.#failed || this.readOnly) return undefined
     if (this.#session === null) {
-      // a renewal or migration of this request has not stored the new id yet: the session still lives under the old one
-      const retiring = this.#retiring
-      if (this.#destroyed || (!this.#stored && retiring === undefined) || !this.engine.policy.unsetDestroy) return undefined
-      const id = this.#stored ? (this.#id as string) : (retiring as { id: string }).id
-      const key = this.#stored ? (this.#key as string) : (retiring as { key: string }).key
+      if (this.#destroyed || !this.#stored || !this.engine.policy.unsetDestroy) return undefined
+      const id = this.#id as string
+      const key = this.#key as string
       return async () => {
         this.#stored = false
         this.#destroyed = true
-        this.#retiring = undefined
         await this.engine.call('destroy', (store) => store.destroy(key))
+        await this.#endReplaced()
         this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason: 'unset' }))
       }
     }
@@ -536,27 +504,6 @@ export class RequestContext {
     this.#userId = userId
     this.engine.emit('created', () => ({ idHash: this.engine.idHash(id) }))
     debug('session created')
-    const retiring = this.#retiring
-    if (retiring !== undefined) {
-      this.#retiring = undefined
-      await this.#retire(retiring, meta, now)
-      this.engine.emit('rotated', () => ({ idHash: this.engine.idHash(id), previousIdHash: this.engine.idHash(retiring.id), reason: retiring.reason }))
-    }
-  }
-
-  /**
-   * The record a renewal replaced: kept readable for `renewalGrace` (requests already in flight with
-   * the old cookie keep working, read-only), or deleted. An express-session record is deleted.
-   */
-  async #retire(retiring: { key: string; reason: 'renewal' | 'migration'; data: SessionValues }, meta: SessionMeta, now: number): Promise<void> {
-    const grace = this.engine.policy.renewalGrace
-    if (retiring.reason === 'migration' || grace === 0) {
-      await this.engine.call('destroy', (store) => store.destroy(retiring.key))
-      return
-    }
-    const retired = { ...meta, retiredAt: now }
-    const patch: SessionPatch = { set: {}, unset: [], meta: retired, current: { meta: retired, userId: this.#record?.userId ?? null }, whole: retiring.data }
-    await this.engine.call('update', (store) => store.update(retiring.key, patch, Math.min(now + grace, meta.absoluteExpiresAt)))
   }
 
   async #update(set: SessionValues, unset: readonly string[], now: number, serialized?: Map<string, string>): Promise<void> {
@@ -606,6 +553,8 @@ export class RequestContext {
     const attrs = this.cookieAttributes
     if (session === null) {
       if ((this.#destroyed || this.#endWork() !== undefined) && this.#cookieSeen) this.#clearCookie(attrs)
+      // kept, but moved to a new id in this request (renewal, migration): the client's old id leads there only for the grace
+      else if (this.#stored && this.#replacedKey !== undefined) this.#setSessionCookie(attrs)
       return
     }
     if (!this.#stored && session === undefined) return

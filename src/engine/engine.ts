@@ -24,6 +24,8 @@ export class Engine {
   readonly verified = new VerifiedCookies<PresentedId>()
   readonly #hashKey: Buffer
   storeReady = true
+  /** The store is an express-session store: its `create` overwrites, its writes are whole objects. */
+  lastWriterWins = false
   /** Consecutive store failures, and until when the breaker is open (epoch ms). */
   #failures = 0
   #openUntil = 0

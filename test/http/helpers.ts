@@ -272,6 +272,48 @@ export function laggingStore(slack: number, inner: MemoryStore = memoryStore()):
   }
 }
 
+/**
+ * Another app's view of the same MemoryStore (as a second process sees a shared store): a contract
+ * store of its own, so `holdNext` can pause one app's calls without pausing the other's.
+ */
+export function sharedView(inner: MemoryStore): SessionStore {
+  return {
+    [kContractStore]: true,
+    get: (id, options) => inner.get(id, options),
+    create: (id, session) => inner.create(id, session),
+    update: (id, patch, expiresAt, options) => inner.update(id, patch, expiresAt, options),
+    touch: (id, expiresAt) => inner.touch(id, expiresAt),
+    destroy: (id) => inner.destroy(id),
+    listByUser: (userId) => inner.listByUser(userId),
+    destroyByUser: (userId, exceptId) => inner.destroyByUser(userId, exceptId),
+  }
+}
+
+export interface Hold {
+  /** Resolves when the held call is made: the request is paused right before it. */
+  arrived: Promise<void>
+  /** Lets the held call go on. */
+  open(): void
+}
+
+/**
+ * Pauses one call of `method` on `target` (a contract store or an express-session store): the
+ * call after `skip` others, until `open()`. To interleave two requests at a known point.
+ */
+export function holdNext(target: object, method: string, skip = 0): Hold {
+  const object = target as Record<string, (...args: unknown[]) => unknown>
+  const original = object[method] as (...args: unknown[]) => unknown
+  const arrived = gate()
+  const held = gate()
+  let calls = 0
+  object[method] = function (this: unknown, ...args: unknown[]) {
+    if (calls++ !== skip) return original.apply(this, args)
+    arrived.open()
+    return held.promise.then(() => original.apply(this, args))
+  }
+  return { arrived: arrived.promise, open: () => held.open() }
+}
+
 // ---------------------------------------------------------------------------------------------
 // clock and events
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import session, { toCallbackStore, type MemoryStore } from '../../src/index.ts'
+import session, { toCallbackStore, type MemoryStore, type SessionOptions } from '../../src/index.ts'
 import { signV1 } from '../../src/signing.ts'
-import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, handle, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, V1_VALUE, cleanup, cookiePair, freezeClock, handle, holdNext, idOf, memoryStore, peek, recordEvents, require, serve, sessionCookie, sharedView, storeKeyOf, type Host, type Reply, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -31,7 +31,7 @@ async function legacyApp(host: Host, shared: MemoryStore) {
   })
 }
 
-async function mainApp(host: Host, shared: MemoryStore) {
+async function mainApp(host: Host, shared: SessionOptions['store']) {
   const middleware = session({ secret: SECRET, name: 'connect.sid', store: shared })
   const events = recordEvents(middleware, ['rotated'])
   const server = await serve(host, (app) => {
@@ -64,7 +64,8 @@ describe('migration from express-session', () => {
   for (const host of HOSTS) {
     describe(host.name, () => {
       describe('when the main entry shares the store, the secret and the cookie name', () => {
-        it('keeps the user logged in and moves the session to a new id, in the v1 format, under a hashed key', async () => {
+        it('keeps the user logged in and moves the session to a new id, in the v1 format, under a hashed key', async (t) => {
+          const clock = freezeClock(t)
           const shared = memoryStore()
           const legacy = await legacyApp(host, shared)
           const login = await legacy.request('/login')
@@ -84,7 +85,7 @@ describe('migration from express-session', () => {
           const newId = idOf(first, 'connect.sid')
           assert.notEqual(newId, id, 'a new id: the express-session id is not kept')
           assert.equal(reissued.value, signV1(newId, 'connect.sid', SECRET), 'v1 MAC for the cookie name')
-          assert.equal(await shared.get(id), null, 'the express-session record is deleted')
+          assert.equal((await shared.get(id))?.meta?.retiredAt, clock.now(), 'the express-session record is retired')
           const moved = await peek(shared, newId)
           assert.deepEqual({ ...moved?.data }, { user: 'ann', cart: ['apple'] }, 'its data moved to the new id')
           assert.equal(await shared.get(newId), null, 'stored under the hash of the new id, not under the id')
@@ -102,7 +103,14 @@ describe('migration from express-session', () => {
           assert.deepEqual(me.cookies, [])
           assert.equal(main.events.rotated.length, 1, 'moved once')
 
-          // the express-session cookie names nothing any more: no session, and nothing new is stored
+          // a request still in flight with the express-session cookie reaches the same session, under its new id
+          const late = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          assert.deepEqual(JSON.parse(late.body), { user: 'ann', cart: ['apple', 'pear'] })
+          assert.equal(idOf(late, 'connect.sid'), newId, 'the same new id: the session was not moved twice')
+          assert.equal(main.events.rotated.length, 1, 'moved once')
+
+          // after the grace the express-session cookie names nothing any more: no session, and nothing new is stored
+          clock.advance(10_000)
           const stale = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(stale.body), { user: null, cart: null })
           assert.deepEqual(stale.cookies, [], 'no new session for the old cookie')
@@ -148,7 +156,7 @@ describe('migration from express-session', () => {
           assert.equal(await shared.length(), 1)
           assert.deepEqual(
             main.events.rotated.map((e) => e.reason),
-            ['login'],
+            ['migration', 'login'],
           )
           const stale = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(stale.body), { user: null, cart: null })
@@ -165,6 +173,87 @@ describe('migration from express-session', () => {
           const me = await main.request('/me', { cookie: cookiePair(login, 'connect.sid') })
           assert.deepEqual(JSON.parse(me.body), { user: null, cart: null })
           assert.deepEqual(me.cookies, [])
+        })
+      })
+
+      describe('when several requests present the express-session cookie at once', () => {
+        it('they all get the same new id, and the session is moved once', async () => {
+          const shared = memoryStore()
+          const login = await (await legacyApp(host, shared)).request('/login')
+          const main = await mainApp(host, shared)
+          const replies = await Promise.all(Array.from({ length: 4 }, () => main.request('/me', { cookie: cookiePair(login, 'connect.sid') })))
+          for (const reply of replies) assert.deepEqual(JSON.parse(reply.body), { user: 'ann', cart: ['apple'] })
+          assert.equal(new Set(replies.map((reply) => idOf(reply, 'connect.sid'))).size, 1, 'one new id')
+          assert.equal(main.events.rotated.length, 1)
+        })
+
+        it('in two apps on one store (two processes): a request that read the old record before the move adopts the new id', async () => {
+          const shared = memoryStore()
+          const login = await (await legacyApp(host, shared)).request('/login')
+          const view = sharedView(shared)
+          const first = await mainApp(host, shared)
+          const second = await mainApp(host, view)
+          const create = holdNext(view, 'create')
+          const late = second.request('/add', { cookie: cookiePair(login, 'connect.sid') })
+          await create.arrived
+          const early = await first.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+          create.open()
+          const reply = await late
+          assert.equal(reply.body, 'added')
+          const newId = idOf(early, 'connect.sid')
+          assert.equal(idOf(reply, 'connect.sid'), newId)
+          assert.deepEqual({ ...(await peek(shared, newId))?.data }, { user: 'ann', cart: ['apple', 'pear'] })
+          assert.equal(await shared.length(), 2, 'the new record, and the retired one for the grace')
+          assert.equal(first.events.rotated.length + second.events.rotated.length, 1)
+        })
+
+        describe('on an express-session store (whole-object writes, last writer wins)', () => {
+          it("a request that read the old record before the move adopts the new one instead of overwriting it with the old data", async () => {
+            const shared = memoryStore()
+            const login = await (await legacyApp(host, shared)).request('/login')
+            const late = toCallbackStore(shared)
+            const first = await mainApp(host, toCallbackStore(shared))
+            const second = await mainApp(host, late)
+            // the late request's second read is its look for the successor, after it read the old record
+            const lookup = holdNext(late, 'get', 1)
+            const pending = second.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+            await lookup.arrived
+            const early = await first.request('/add', { cookie: cookiePair(login, 'connect.sid') })
+            lookup.open()
+            const reply = await pending
+            const newId = idOf(early, 'connect.sid')
+            assert.equal(idOf(reply, 'connect.sid'), newId)
+            assert.deepEqual(JSON.parse(reply.body), { user: 'ann', cart: ['apple', 'pear'] }, "it reads the first request's change")
+            const stored = await shared.get(storeKeyOf(newId))
+            assert.deepEqual(stored?.data.cart, ['apple', 'pear'], 'not overwritten')
+          })
+
+          it('a request that reads the old record after the move follows it to the new id; a logout ends both', async () => {
+            const shared = memoryStore()
+            const login = await (await legacyApp(host, shared)).request('/login')
+            const first = await mainApp(host, toCallbackStore(shared))
+            const second = await mainApp(host, toCallbackStore(shared))
+            const early = await first.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+            const reply = await second.request('/me', { cookie: cookiePair(login, 'connect.sid') })
+            assert.deepEqual(JSON.parse(reply.body), { user: 'ann', cart: ['apple'] })
+            assert.equal(idOf(reply, 'connect.sid'), idOf(early, 'connect.sid'))
+            assert.equal((await second.request('/logout', { cookie: cookiePair(reply, 'connect.sid') })).body, 'out')
+            for (const cookie of [cookiePair(login, 'connect.sid'), cookiePair(early, 'connect.sid')]) {
+              for (const app of [first, second]) {
+                const after = await app.request('/me', { cookie })
+                assert.deepEqual(JSON.parse(after.body), { user: null, cart: null })
+                assert.deepEqual(after.cookies, [])
+              }
+            }
+            // only the retired express-session record is left, until its grace ends; it leads nowhere
+            const left = await shared.all()
+            assert.deepEqual(
+              left.map(([key]) => key),
+              [legacyIdOf(login)],
+            )
+            // an express-session store holds the main entry's metadata inside the session object
+            assert.notEqual((left[0]?.[1].data.__tessera as { meta?: { retiredAt?: number } }).meta?.retiredAt, undefined)
+          })
         })
       })
 

@@ -2,7 +2,7 @@ import { afterEach, describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidOptionError, type SessionOptions } from '../../src/index.ts'
 import { userTag } from '../../src/id.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, handle, idOf, peek, recordEvents, serve, sessionCookie, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, OTHER_SECRET, SECRET, cleanup, cookiePair, faultStore, freezeClock, handle, holdNext, idOf, peek, recordEvents, serve, sessionCookie, sharedView, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -205,7 +205,7 @@ describe('renewal (renewAfter)', () => {
       })
 
       describe('when the old cookie is used during the renewal grace', () => {
-        it('still reads the session, but its writes are not stored and it gets no cookie', async (t) => {
+        it('leads to the session under its new id: its writes go there, and the response sends the new id', async (t) => {
           const { server, spy, clock, cookie, id, events } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const renewal = await server.request('/me', { cookie })
@@ -213,39 +213,58 @@ describe('renewal (renewAfter)', () => {
           spy.reset()
 
           clock.advance(GRACE - SECOND)
-          const late = await server.request('/note?text=lost', { cookie })
+          const late = await server.request('/note?text=kept', { cookie })
           assert.equal(late.status, 200)
           assert.deepEqual(JSON.parse(late.body), { user: 'ann' }, 'the request in flight still reads the session')
-          assert.deepEqual(late.cookies, [], 'no cookie: neither the old id nor a new one')
+          assert.equal(idOf(late), newId, 'the same new id, not a second renewal')
           assert.deepEqual(
             spy.calls.map((c) => c.method),
-            ['get'],
-            'nothing written',
+            ['get', 'get', 'update'],
+            'the old record, then the new one, written',
           )
-          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' })
-          assert.deepEqual({ ...(await peek(spy.store, newId))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' }, 'the retired record is not written')
+          assert.deepEqual({ ...(await peek(spy.store, newId))?.data }, { user: 'ann', note: 'kept' })
           assert.equal(events.rotated.length, 1, 'a retired id is not renewed again')
-          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: null })
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: 'kept' })
         })
 
-        it('an explicit save() with the old cookie writes nothing either', async (t) => {
+        it('an explicit save() with the old cookie writes to the new id, and does not extend the grace', async (t) => {
           const { server, spy, clock, cookie, id } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const renewal = await server.request('/me', { cookie })
-          spy.reset()
           clock.advance(SECOND)
-          const saved = await server.request('/save?text=lost', { cookie })
+          const saved = await server.request('/save?text=saved', { cookie })
           assert.equal(saved.status, 200)
-          assert.deepEqual(saved.cookies, [])
-          assert.deepEqual(
-            spy.calls.map((c) => c.method),
-            ['get'],
-            'nothing written',
-          )
+          assert.equal(idOf(saved), idOf(renewal))
           assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' })
+          assert.deepEqual({ ...(await peek(spy.store, idOf(renewal)))?.data }, { user: 'ann', note: 'saved' })
           clock.advance(GRACE)
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null }, 'and the grace did not move')
-          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: null })
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(renewal) })).body), { user: 'ann', note: 'saved' })
+        })
+
+        it('leads nowhere once the new id was logged out, and writes nothing', async (t) => {
+          const { server, spy, clock, cookie, id, events } = await loggedIn(t, host)
+          clock.advance(RENEW_AFTER)
+          const renewal = await server.request('/me', { cookie })
+          assert.equal((await server.request('/logout', { cookie: cookiePair(renewal) })).body, 'out')
+          spy.reset()
+          const late = await server.request('/me', { cookie })
+          assert.deepEqual(JSON.parse(late.body), { user: null, note: null })
+          assert.deepEqual(late.cookies, [])
+          assert.deepEqual(
+            spy.calls.map((c) => c.method),
+            ['get', 'get'],
+            'the old record, then its successor, gone: nothing written',
+          )
+          assert.deepEqual(
+            events.rejected.map((e) => e.reason),
+            ['unknown'],
+          )
+          clock.advance(GRACE)
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null })
+          assert.equal(await peek(spy.store, id), null, 'past the grace the retired record is deleted')
+          assert.equal(await spy.store.length(), 0)
         })
       })
 
@@ -267,6 +286,120 @@ describe('renewal (renewAfter)', () => {
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: 'ann', note: null }, 'within the grace')
           clock.advance(GRACE / 2)
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null }, 'past the grace')
+        })
+      })
+
+      describe('when several requests present the old id at once', () => {
+        it('in one app: they all get the same new id, and the rotation is done once', async (t) => {
+          const { server, spy, clock, cookie, id, events, middleware } = await loggedIn(t, host)
+          clock.advance(RENEW_AFTER)
+          spy.reset()
+          const replies = await Promise.all(Array.from({ length: 4 }, () => server.request('/me', { cookie })))
+          for (const reply of replies) assert.deepEqual(JSON.parse(reply.body), { user: 'ann', note: null })
+          const ids = new Set(replies.map((reply) => idOf(reply)))
+          assert.equal(ids.size, 1, 'one new id')
+          const [newId] = ids as Set<string>
+          assert.notEqual(newId, id)
+          assert.equal(spy.count('create'), 1, 'the requests shared one rotation')
+          assert.equal(events.rotated.length, 1)
+          assert.deepEqual(
+            (await middleware.listUserSessions('u1')).map((s) => s.handle),
+            [storeKeyOf(newId as string)],
+          )
+        })
+
+        it('in two apps on one store (two processes): a request that read the old record before the renewal adopts the new id', async (t) => {
+          const first = await loggedIn(t, host)
+          const view = sharedView(first.spy.store)
+          const second = await renewalApp(host, { store: view })
+          first.clock.advance(RENEW_AFTER)
+          const create = holdNext(view, 'create')
+          const late = second.server.request('/note?text=late', { cookie: first.cookie })
+          // the late request found the old record live and is about to store the successor
+          await create.arrived
+          const early = await first.server.request('/me', { cookie: first.cookie })
+          create.open()
+          const reply = await late
+          assert.equal(reply.status, 200)
+          assert.deepEqual(JSON.parse(reply.body), { user: 'ann' })
+          const newId = idOf(early)
+          assert.equal(idOf(reply), newId, 'the same new id in both apps')
+          assert.deepEqual({ ...(await peek(first.spy.store, newId))?.data }, { user: 'ann', note: 'late' }, "the late request's change is kept")
+          assert.deepEqual(
+            (await first.middleware.listUserSessions('u1')).map((s) => s.handle),
+            [storeKeyOf(newId)],
+            'one session',
+          )
+          assert.equal(first.events.rotated.length + second.events.rotated.length, 1, 'one rotation')
+        })
+
+        it('in two apps: a request that had not stored its successor before a logout gets no session, and the old id ends', async (t) => {
+          const first = await loggedIn(t, host)
+          const view = sharedView(first.spy.store)
+          const second = await renewalApp(host, { store: view })
+          first.clock.advance(RENEW_AFTER)
+          const create = holdNext(view, 'create')
+          const late = second.server.request('/me', { cookie: first.cookie })
+          await create.arrived
+          const early = await first.server.request('/me', { cookie: first.cookie })
+          assert.equal((await first.server.request('/logout', { cookie: cookiePair(early) })).body, 'out')
+          create.open()
+          const reply = await late
+          assert.deepEqual(JSON.parse(reply.body), { user: null, note: null }, 'the logout is not undone')
+          assert.deepEqual(reply.cookies, [])
+          for (const cookie of [first.cookie, cookiePair(early)]) {
+            for (const app of [first, second]) assert.deepEqual(JSON.parse((await app.server.request('/me', { cookie })).body), { user: null, note: null })
+          }
+          assert.equal(await first.spy.store.length(), 0, 'nothing left, nothing re-created')
+        })
+      })
+
+      describe('when the renewing request fails after storing the new id (the old record could not be retired)', () => {
+        it('the next request with the old cookie takes the same new id and retires the old record', async (t) => {
+          const clock = freezeClock(t, T0)
+          const fault = faultStore()
+          const { server } = await renewalApp(host, { store: fault.store })
+          const login = await server.request('/login')
+          const id = idOf(login)
+          clock.advance(RENEW_AFTER)
+          fault.faults.update = 'reject'
+          const failed = await server.request('/me', { cookie: cookiePair(login) })
+          assert.equal(failed.status, 503)
+          assert.deepEqual(failed.cookies, [])
+          assert.equal((await peek(fault.inner, id))?.meta?.retiredAt, undefined, 'the old record is still live')
+          fault.faults.update = undefined
+          const retry = await server.request('/me', { cookie: cookiePair(login) })
+          assert.deepEqual(JSON.parse(retry.body), { user: 'ann', note: null })
+          const newId = idOf(retry)
+          assert.notEqual(newId, id)
+          assert.deepEqual({ ...(await peek(fault.inner, newId))?.data }, { user: 'ann' })
+          assert.equal((await peek(fault.inner, id))?.meta?.retiredAt, clock.now(), 'retired now')
+          const live = (await fault.inner.listByUser('u1')).filter((info) => info.meta?.retiredAt === undefined)
+          assert.deepEqual(
+            live.map((info) => info.id),
+            [storeKeyOf(newId)],
+            'the record the failed request stored, not a second one',
+          )
+        })
+      })
+
+      describe('the new id', () => {
+        it('depends on the first secret: an app signing with another one derives another id from the same old id', async (t) => {
+          const clock = freezeClock(t, T0)
+          const one = await renewalApp(host, { secret: [SECRET, OTHER_SECRET] })
+          const login = await one.server.request('/login')
+          const key = storeKeyOf(idOf(login))
+          const record = await peek(one.spy.store, idOf(login))
+          assert.ok(record)
+          // the same session in a second store, served by an app whose first secret is the other one
+          const two = await renewalApp(host, { secret: [OTHER_SECRET, SECRET] })
+          assert.equal(await two.spy.store.create(key, record), 'ok')
+          clock.advance(RENEW_AFTER)
+          const first = await one.server.request('/me', { cookie: cookiePair(login) })
+          const second = await two.server.request('/me', { cookie: cookiePair(login) })
+          assert.deepEqual(JSON.parse(second.body), { user: 'ann', note: null })
+          assert.notEqual(idOf(first), idOf(second))
+          assert.notEqual(idOf(second), idOf(login))
         })
       })
 
@@ -343,13 +476,15 @@ describe('renewal (renewAfter)', () => {
           assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { user: null, note: null })
         })
 
-        it("req.session = null with unset: 'keep': the session stays under its old id", async (t) => {
+        it("req.session = null with unset: 'keep': the session stays, under its new id, whose cookie the response sends", async (t) => {
           const { server, spy, clock, cookie, id } = await loggedIn(t, host)
           clock.advance(RENEW_AFTER)
           const unset = await server.request('/unset', { cookie })
-          assert.deepEqual(unset.cookies, [])
-          assert.deepEqual({ ...(await peek(spy.store, id))?.data }, { user: 'ann' })
-          assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body).user, 'ann')
+          const newId = idOf(unset)
+          assert.notEqual(newId, id)
+          assert.deepEqual({ ...(await peek(spy.store, newId))?.data }, { user: 'ann' })
+          clock.advance(GRACE)
+          assert.deepEqual(JSON.parse((await server.request('/me', { cookie: cookiePair(unset) })).body).user, 'ann')
         })
       })
     })

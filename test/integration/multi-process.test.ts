@@ -5,53 +5,17 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { createClient } from 'redis'
 import pg from 'pg'
 import { CookieJar } from '../support/http.ts'
 import { PG_URL, REDIS_URL, postgresSkip, redisSkip, uniqueName } from '../support/services.ts'
+import { startApp as start, stopApp as stop } from '../support/spawn-app.ts'
 
-const APP = join(import.meta.dirname, '../support/app-process.ts')
 const dir = mkdtempSync(join(tmpdir(), 'tessera-multi-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
-
-interface AppProcess {
-  url: string
-  child: ChildProcess
-}
-
-function start(env: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(process.execPath, [APP], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill()
-      reject(new Error('app process did not start within 20 s'))
-    }, 20_000)
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /^listening (\d+)$/.exec(line)
-      if (match) {
-        clearTimeout(timer)
-        resolve({ url: `http://127.0.0.1:${match[1]}`, child })
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`app process exited with ${code}`))
-    })
-  })
-}
-
-function stop(app: AppProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (app.child.exitCode !== null) return resolve()
-    app.child.once('exit', () => resolve())
-    app.child.kill('SIGTERM')
-  })
-}
 
 async function get(jar: CookieJar, url: string): Promise<string> {
   const res = await fetch(url, { headers: { cookie: jar.header() } })

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { HOSTS, cleanup, cookiePair, idOf, sessionCookie, type Host } from '../http/helpers.ts'
+import { HOSTS, cleanup, cookiePair, freezeClock, idOf, sessionCookie, type Host } from '../http/helpers.ts'
 import { cookieParserValue, randomId, target, userOf } from './helpers.ts'
 
 afterEach(cleanup)
@@ -93,10 +93,29 @@ describe('cross-purpose cookies', () => {
           app.spy.reset()
           const reply = await app.server.request('/me', { cookie: `sid=${cookieParserValue(legacyId)}` })
           assert.equal(userOf(reply), 'legacy-user')
-          // moved to a new v1 id, the express-session record deleted
+          // moved to a new v1 id; the express-session record is retired: it leads to the new id during the grace, never to itself
           const moved = sessionCookie(reply)
           assert.match(moved?.value ?? '', /^v1\./)
-          assert.equal(await app.spy.store.get(legacyId), null)
+          assert.notEqual((await app.spy.store.get(legacyId))?.meta?.retiredAt, undefined)
+        })
+
+        it('R3/R5: the store key of a record a renewal retired, signed by cookie-parser, opens neither that record nor its successor', async (t) => {
+          const clock = freezeClock(t)
+          const app = await target(host, { renewAfter: 60_000 })
+          const login = await app.server.request('/signin?user=victim')
+          const key = app.spy.of('create')[0]?.args[0] as string
+          clock.advance(60_000)
+          const renewed = await app.server.request('/me', { cookie: cookiePair(login) })
+          assert.equal(userOf(renewed), 'victim')
+          assert.notEqual((await app.spy.store.get(key))?.meta?.retiredAt, undefined, 'the old record is retired')
+          app.spy.reset()
+          const reply = await app.server.request('/me', { cookie: `sid=${cookieParserValue(key)}` })
+          assert.equal(userOf(reply), null)
+          assert.deepEqual(reply.cookies, [])
+          assert.equal(app.spy.count('create') + app.spy.count('update') + app.spy.count('destroy'), 0, 'nothing written or deleted')
+          // the victim's cookies are untouched: the old one still leads to the new id during the grace
+          assert.equal(idOf(await app.server.request('/me', { cookie: cookiePair(login) })), idOf(renewed))
+          assert.equal(userOf(await app.server.request('/me', { cookie: cookiePair(renewed) })), 'victim')
         })
 
         it(
