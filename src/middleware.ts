@@ -7,6 +7,7 @@ import { RequestContext, type NextFunction } from './engine/context.ts'
 import { readSessionId, type PresentedId } from './engine/read.ts'
 import { Rotations, type Successor } from './engine/rotate.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
+import { lastSeenAt } from './engine/last-seen.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
 import { fromCallbackStore } from './stores/legacy.ts'
@@ -76,6 +77,13 @@ export interface UserSession {
   createdAt: number | undefined
   /** Epoch ms of the sign-in, for `login()` sessions. */
   authTime: number | undefined
+  /**
+   * Epoch ms the session was last used, as fresh as its expiry slides: within `touchAfter` of the last
+   * request (requests marked `readOnly` do not count). Undefined for a record without our metadata.
+   */
+  lastSeenAt: number | undefined
+  /** What the `describeClient` option said of the client at sign-in; undefined when it is off or said nothing. */
+  client: string | undefined
 }
 
 /** Marks a request read-only when mounted before the session middleware: it never writes or slides the session. */
@@ -312,10 +320,19 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   api.listUserSessions = async (userId, listOptions) => {
     const currentKey = listOptions?.currentId === undefined ? undefined : engine.storeKey(listOptions.currentId)
     const sessions = await listByUser(userId)
+    const now = Date.now()
     // a record a renewal replaced is still listed during its grace period: not a session of its own
     return sessions
       .filter((info) => info.meta?.retiredAt === undefined)
-      .map((info) => ({ handle: info.id, current: info.id === currentKey, expiresAt: info.expiresAt, createdAt: info.meta?.createdAt, authTime: info.meta?.authTime }))
+      .map((info) => ({
+        handle: info.id,
+        current: info.id === currentKey,
+        expiresAt: info.expiresAt,
+        createdAt: info.meta?.createdAt,
+        authTime: info.meta?.authTime,
+        lastSeenAt: lastSeenAt(info.expiresAt, info.meta, policy.idleTimeout, now),
+        client: info.meta?.client,
+      }))
   }
   api.revokeUserSessions = async (userId, revokeOptions) => {
     if (typeof store.destroyByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')

@@ -69,6 +69,12 @@ export interface SessionOptions {
    * the value it returns (from its configuration or database). Default: none.
    */
   revokedBefore?: number | (() => number) | undefined
+  /**
+   * Describes the client at `login()` ("Firefox on Linux"), for `listUserSessions`: the result is kept in
+   * the session's metadata, at most 200 characters, control characters replaced by spaces. Off by default; the
+   * raw User-Agent is never stored unless this function returns it.
+   */
+  describeClient?: ((req: IncomingMessage) => string | undefined) | undefined
 }
 
 /** Client binding (R26): which properties a session is bound to, and what a mismatch does. */
@@ -123,6 +129,7 @@ export interface Policy {
   readonly circuitBreaker: { readonly failures: number; readonly cooldown: number } | undefined
   readonly maxStoreCalls: number
   readonly revokedBefore: (() => number) | undefined
+  readonly describeClient: ((req: IncomingMessage) => string | undefined) | undefined
 }
 
 const MINUTE = 60_000
@@ -226,6 +233,9 @@ export function resolvePolicy(options: SessionOptions): Policy {
     throw new InvalidOptionError('unset', "must be 'destroy' or 'keep'")
   }
   if (options.readOnly !== undefined && typeof options.readOnly !== 'function') throw new InvalidOptionError('readOnly', 'must be a function of the request')
+  if (options.describeClient !== undefined && typeof options.describeClient !== 'function') {
+    throw new InvalidOptionError('describeClient', 'must be a function of the request returning a string or undefined')
+  }
 
   let cookieFor: (req: IncomingMessage) => CookieAttributes
   let staticCookie: CookieAttributes | undefined
@@ -270,6 +280,7 @@ export function resolvePolicy(options: SessionOptions): Policy {
     circuitBreaker: resolveBreaker(options.circuitBreaker),
     maxStoreCalls: resolveMaxStoreCalls(options.maxStoreCalls),
     revokedBefore: resolveRevokedBefore(options.revokedBefore),
+    describeClient: options.describeClient,
   })
 }
 

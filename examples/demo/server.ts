@@ -1,10 +1,11 @@
 /**
- * The tessera-session demo: a small site with a login form, a profile, the list of the user's active
- * sessions with "sign out everywhere else", and logout. No framework: template literals, escaped.
+ * The tessera-session demo: a small site with a login form, a profile, "Your devices" (every browser
+ * signed in as the user, signing one or all others out) and logout. No framework: template literals,
+ * escaped; one inline style and one inline script, allowed by their hashes.
  *
- * Run: `npm start` (or `node examples/demo/server.ts`; add `--compat` for the express-session API),
- * then open http://127.0.0.1:3000 and log in with any user name and the password `demo`. Sessions are
- * kept in `demo-sessions.sqlite` (or the file `SESSION_DB` names), so they survive a restart.
+ * Run: `npm start` (or `npm run example -- demo`; add `--compat` for the express-session API), then
+ * open http://127.0.0.1:3000 and log in with any user name and the password `demo`. Sessions are kept
+ * in `demo-sessions.sqlite` (or the file `SESSION_DB` names), so they survive a restart.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
@@ -12,8 +13,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { SessionStore } from '../../src/index.ts'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
 import { isMain, sessionSecret } from '../setup.ts'
+import { devicesPage } from './devices-page.ts'
+import { CONTENT_SECURITY_POLICY } from './layout.ts'
 import { homePage, loginPage, profilePage } from './pages.ts'
-import { compatEntry, mainEntry } from './session-layer.ts'
+import { compatEntry, mainEntry, type SessionLayer } from './session-layer.ts'
 
 declare module '../../src/index.ts' {
   interface SessionData {
@@ -21,6 +24,9 @@ declare module '../../src/index.ts' {
     /** Epoch ms of the sign-in that created the session. */
     signedInAt: number
     visits: number
+    /** compat entry only: what the app records itself (the main entry's listing has them). */
+    seenAt: number
+    client: string
   }
 }
 
@@ -68,11 +74,38 @@ function refuseCrossOrigin(req: Request, res: Response, next: NextFunction): voi
 
 function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.set({
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'same-origin',
   })
   next()
+}
+
+/** Whether the request sent `name` among its cookies. */
+function sentCookie(req: Request, name: string): boolean {
+  return (req.get('cookie') ?? '').split(';').some((pair) => pair.trim().startsWith(`${name}=`))
+}
+
+/**
+ * The signed-in user, or undefined after sending the browser to the login form: with a word of why
+ * when it still sent a session cookie (its session was signed out from another device, or expired).
+ */
+function signedInUser(layer: SessionLayer, req: Request, res: Response): string | undefined {
+  const username = req.session.username
+  if (username) return username
+  if (sentCookie(req, layer.cookieName)) {
+    // the cookie names no session any more: dropped, so that the notice is given once
+    res.clearCookie(layer.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: layer.cookieName.startsWith('__Host-') })
+    res.redirect(303, '/login?ended=1')
+  } else {
+    res.redirect(303, '/login')
+  }
+  return undefined
+}
+
+/** A count from the query string (`?signed-out=2`), or undefined. */
+function countParameter(value: unknown): number | undefined {
+  return typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : undefined
 }
 
 /** The demo's Express app; `listen` is left to the caller. */
@@ -91,8 +124,8 @@ export function createApp(options: DemoOptions = {}): express.Express {
   })
 
   app.get('/login', (req, res) => {
-    if (req.session.username) res.redirect('/profile')
-    else res.send(loginPage())
+    if (req.session.username) res.redirect('/devices')
+    else res.send(loginPage({ reason: req.query.ended === '1' ? 'ended' : undefined }))
   })
 
   // Express 4 does not catch a rejected promise: each async handler passes its error to next itself
@@ -110,43 +143,59 @@ export function createApp(options: DemoOptions = {}): express.Express {
         return
       }
       await sessions.signIn(req, username)
-      res.redirect(303, '/profile')
+      res.redirect(303, '/devices')
     } catch (err) {
       next(err)
     }
   })
 
-  app.get('/profile', async (req, res, next) => {
+  app.get('/profile', (req, res) => {
+    const username = signedInUser(sessions, req, res)
+    if (username === undefined) return
+    req.session.visits = (req.session.visits ?? 0) + 1
+    // a page about one user must not be kept by a shared cache
+    res.set('Cache-Control', 'no-store')
+    res.send(profilePage({ username, signedInAt: req.session.signedInAt, visits: req.session.visits, now: Date.now() }))
+  })
+
+  app.get('/devices', async (req, res, next) => {
     try {
-      const username = req.session.username
-      if (!username) {
-        res.redirect('/login')
-        return
-      }
-      req.session.visits = (req.session.visits ?? 0) + 1
-      const revoked = typeof req.query.revoked === 'string' && /^\d{1,6}$/.test(req.query.revoked) ? Number(req.query.revoked) : undefined
-      const list = sessions.listsSessions ? await sessions.listSessions(req, username) : undefined
-      // a page about one user must not be kept by a shared cache
+      const username = signedInUser(sessions, req, res)
+      if (username === undefined) return
+      const devices = sessions.listsSessions ? await sessions.listDevices(req, username) : undefined
       res.set('Cache-Control', 'no-store')
-      res.send(profilePage({ username, createdAt: req.session.signedInAt, visits: req.session.visits, sessions: list, revoked }))
+      res.send(devicesPage({ username, devices, signedOut: countParameter(req.query['signed-out']), now: Date.now() }))
     } catch (err) {
       next(err)
     }
   })
 
-  app.post('/sessions/revoke', refuseCrossOrigin, async (req, res, next) => {
+  app.post('/devices/sign-out', refuseCrossOrigin, form, async (req, res, next) => {
     try {
-      const username = req.session.username
-      if (!username) {
-        res.redirect(303, '/login')
-        return
-      }
+      const username = signedInUser(sessions, req, res)
+      if (username === undefined) return
       if (!sessions.listsSessions) {
-        res.status(501).type('text').send('This session store cannot find a user\'s sessions.')
+        res.status(501).type('text').send("This session store cannot find a user's sessions.")
         return
       }
-      const revoked = await sessions.revokeOtherSessions(req, username)
-      res.redirect(303, `/profile?revoked=${revoked}`)
+      const handle = (req.body as Record<string, unknown> | undefined)?.device
+      const signedOut = typeof handle === 'string' && handle.length <= 128 && (await sessions.signOutDevice(req, username, handle))
+      res.redirect(303, signedOut ? '/devices?signed-out=1' : '/devices')
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/devices/sign-out-others', refuseCrossOrigin, async (req, res, next) => {
+    try {
+      const username = signedInUser(sessions, req, res)
+      if (username === undefined) return
+      if (!sessions.listsSessions) {
+        res.status(501).type('text').send("This session store cannot find a user's sessions.")
+        return
+      }
+      const count = await sessions.signOutOtherDevices(req, username)
+      res.redirect(303, `/devices?signed-out=${count}`)
     } catch (err) {
       next(err)
     }
@@ -154,7 +203,7 @@ export function createApp(options: DemoOptions = {}): express.Express {
 
   app.post('/logout', refuseCrossOrigin, async (req, res, next) => {
     try {
-      await sessions.signOut(req)
+      await sessions.signOut(req, res)
       res.redirect(303, '/')
     } catch (err) {
       next(err)

@@ -2,7 +2,7 @@
  * Log in, see a profile, log out: the smallest authentication flow, with a new session id at login
  * (session fixation defence) and the session destroyed at logout.
  *
- * Run: `node examples/login/server.ts` (add `--compat` for the express-session API), then open
+ * Run: `npm run example -- login` (add `--compat` for the express-session API), then open
  * http://127.0.0.1:3000/login, /profile and /logout.
  */
 import type { AddressInfo } from 'node:net'

@@ -1,7 +1,7 @@
 /**
  * Remembers a name per browser: `/user/Alice` stores it, `/user` greets it, `/logout` forgets it.
  *
- * Run: `node examples/named-user/server.ts` (add `--compat` for the express-session API), then open
+ * Run: `npm run example -- named-user` (add `--compat` for the express-session API), then open
  * http://127.0.0.1:3000/user/Alice and http://127.0.0.1:3000/user.
  */
 import type { AddressInfo } from 'node:net'

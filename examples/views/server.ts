@@ -1,7 +1,7 @@
 /**
  * A visit counter per browser: express-session's classic first example, on tessera-session.
  *
- * Run: `node examples/views/server.ts` (add `--compat` for the express-session API), then open
+ * Run: `npm run example -- views` (add `--compat` for the express-session API), then open
  * http://127.0.0.1:3000 and reload.
  */
 import type { AddressInfo } from 'node:net'

@@ -8,6 +8,7 @@ import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
+import { describeClient } from './client-description.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
 import type { Successor } from './rotate.ts'
@@ -303,6 +304,8 @@ export class RequestContext {
   }
 
   async #rotate(reason: 'regenerate' | 'login', keep: readonly string[], userId: string | undefined): Promise<void> {
+    // asked before anything changes, so that a failing describeClient leaves the session as it was
+    const client = reason === 'login' ? describeClient(this.engine.policy, this.req) : undefined
     const previous = this.getSession()
     const carried: SessionValues = Object.create(null)
     if (previous) for (const key of keep) if (Object.hasOwn(previous, key) && key !== 'cookie') carried[key] = previous[key]
@@ -315,6 +318,7 @@ export class RequestContext {
     const policy = this.engine.policy
     const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
     if (reason === 'login') meta.authTime = now
+    if (client !== undefined) meta.client = client
     this.#record = null
     if (wasStored || this.#destroyed) this.#rotatedAway = true
     this.#destroyed = false

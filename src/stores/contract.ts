@@ -17,6 +17,8 @@ export interface SessionMeta {
   idleTimeout: number
   /** Epoch ms of the last authentication, when the app used `login`. */
   authTime?: number
+  /** What the `describeClient` option said of the client at `login` ("Firefox on Linux"). */
+  client?: string
   /** A per-session cookie lifetime (ms) the app chose (`req.session.cookie.maxAge = …`), if any. */
   cookieMaxAge?: number | null
   /** Keyed hash of the client binding (R26), when a binding policy is on. */

@@ -134,7 +134,7 @@ describe('login()', () => {
           assert.equal(byHandle.get(storeKeyOf(idOf(laptop)))?.current, true)
           assert.equal(byHandle.get(storeKeyOf(idOf(phone)))?.current, false)
           for (const s of listed) {
-            assert.deepEqual(Object.keys(s).sort(), ['authTime', 'createdAt', 'current', 'expiresAt', 'handle'])
+            assert.deepEqual(Object.keys(s).sort(), ['authTime', 'client', 'createdAt', 'current', 'expiresAt', 'handle', 'lastSeenAt'])
             assert.equal(typeof s.expiresAt, 'number')
             assert.equal(typeof s.createdAt, 'number')
             assert.equal(typeof s.authTime, 'number')

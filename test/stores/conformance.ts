@@ -315,6 +315,28 @@ export function runConformance(name: string, options: ConformanceOptions): void 
         assert.deepEqual(await store.listByUser('ann'), [])
       })
 
+      it('lists each session with its metadata as written and the expiry its last slide set', async (t) => {
+        await fresh()
+        if (typeof store.listByUser !== 'function') {
+          t.skip('no per-user index')
+          return
+        }
+        // what a "your devices" page shows: the client description and the sign-in time from the
+        // metadata, and the last use read from the expiry (engine/last-seen.ts)
+        const now = Date.now()
+        const laptop = meta({ authTime: now - 5_000, client: 'Firefox on Linux — 𝄞 "quoted" \\ ünïcode' })
+        const phone = meta({ authTime: now - 9_000, client: 'Safari on iPhone', cookieMaxAge: 2 * HOUR })
+        const a = await created({ n: 1 }, { userId: 'dee', meta: laptop, expiresAt: now + 10 * 60_000 })
+        const b = await created({ n: 2 }, { userId: 'dee', meta: phone, expiresAt: now + 2 * HOUR })
+        await store.get(a, { slideTo: now + 30 * 60_000, slideIfBefore: now + 20 * 60_000 })
+        await store.touch(b, now + 3 * HOUR)
+        const listed = new Map((await store.listByUser('dee')).map((entry) => [entry.id, entry]))
+        assert.deepEqual(listed.get(a)?.meta, laptop)
+        assert.deepEqual(listed.get(b)?.meta, phone)
+        assert.ok(Math.abs((listed.get(a)?.expiresAt ?? 0) - (now + 30 * 60_000)) < 1000, 'the slide of the read')
+        assert.ok(Math.abs((listed.get(b)?.expiresAt ?? 0) - (now + 3 * HOUR)) < 1000, 'the touch')
+      })
+
       it('drops expired sessions from the listing', async (t) => {
         await fresh()
         if (typeof store.listByUser !== 'function') {

@@ -48,6 +48,17 @@ export function checks(req: Request, client: ReturnType<typeof createClient>): v
   // @ts-expect-error idleTimeout is milliseconds
   session({ secret: 'x', idleTimeout: '30m' })
 
+  // describeClient: a description of the request's client, or nothing
+  session({ secret: 'x', describeClient: (request) => request.headers['user-agent']?.slice(0, 40) })
+  // @ts-expect-error it describes with a string
+  session({ secret: 'x', describeClient: () => 42 })
+  // the listing's fields for a "your devices" page
+  type Listed = Awaited<ReturnType<SessionHandler['listUserSessions']>>[number]
+  expectTypeOf<Listed['lastSeenAt']>().toEqualTypeOf<number | undefined>()
+  expectTypeOf<Listed['client']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<Listed['authTime']>().toEqualTypeOf<number | undefined>()
+  expectTypeOf<Listed['handle']>().toBeString()
+
   // a third-party express-session store is accepted by both entries
   const redis = new RedisStore({ client })
   session({ secret: 'x', store: redis })
