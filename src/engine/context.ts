@@ -7,6 +7,7 @@ import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
+import { warnLifetimeCapped } from './lifetime-warning.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
@@ -208,7 +209,7 @@ export class RequestContext {
 
   #build(data: SessionValues | null): ManagedSession {
     const attrs = this.cookieAttributes
-    const maxAge = this.#meta?.cookieMaxAge ?? attrs.maxAge
+    const maxAge = this.#cookieMaxAge(attrs)
     const cookie = new Cookie({ path: attrs.path, httpOnly: attrs.httpOnly, domain: attrs.domain, sameSite: attrs.sameSite || undefined, priority: attrs.priority })
     if (attrs.secure !== false) cookie.secure = attrs.secure === 'auto' ? this.engine.isSecure(this.req) : true
     if (attrs.partitioned) cookie.partitioned = true
@@ -490,15 +491,25 @@ export class RequestContext {
 
   /** `req.session.cookie.maxAge = …` on this request: remember the per-session lifetime. */
   #noteCookieLifetime(session: ManagedSession): void {
-    const maxAge = session.cookie.originalMaxAge
+    // compat: `maxAge = null` and `expires = false` (or null) both make a browser-session cookie, as in express-session
+    const maxAge = typeof session.cookie.originalMaxAge === 'number' ? session.cookie.originalMaxAge : null
     const loaded = this.#loadedMaxAge
     // setting maxAge makes originalMaxAge the time left, a few ms under the value set: a second of slack
     if (maxAge === loaded || (typeof maxAge === 'number' && typeof loaded === 'number' && Math.abs(maxAge - loaded) < 1000)) return
-    const meta = this.#meta as SessionMeta
-    const value = typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) : null
-    this.#meta = { ...meta, cookieMaxAge: value }
+    const { cookieMaxAge: _previous, ...meta } = this.#meta as SessionMeta
+    // null: a browser-session cookie; a number: the session's own lifetime; neither (0, negative, not finite): the configured cookie
+    if (maxAge === null) this.#meta = { ...meta, cookieMaxAge: null }
+    else if (Number.isFinite(maxAge) && maxAge > 0) this.#meta = { ...meta, cookieMaxAge: Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) }
+    else this.#meta = meta
+    if (maxAge !== null && maxAge > this.engine.policy.absoluteTimeout && !this.engine.policy.production) warnLifetimeCapped(this.engine.policy.absoluteTimeout)
     this.#loadedMaxAge = maxAge
     this.#metaDirty = true
+  }
+
+  /** The cookie's lifetime: the session's own (null for a browser-session cookie), else the configured one. */
+  #cookieMaxAge(attrs: CookieAttributes): number | null {
+    const own = this.#meta?.cookieMaxAge
+    return own !== undefined ? own : attrs.maxAge
   }
 
   #touchIfDue(now: number): (() => Promise<void>) | undefined {
@@ -610,13 +621,24 @@ export class RequestContext {
     }
     if (!this.#stored && session === undefined) return
     const isNew = this.#presented === undefined || this.#id !== this.#presented.id
-    const send = isNew ? this.#stored || this.#willCreate() : this.#reissue || this.engine.policy.rolling || (this.#isPersistent(attrs) && this.#expiryWillMove())
+    const send = isNew
+      ? this.#stored || this.#willCreate()
+      : this.#reissue || this.engine.policy.rolling || this.#cookieKindChanged(attrs) || (this.#isPersistent(attrs) && this.#expiryWillMove())
     if (send) this.#setSessionCookie(attrs)
     else if ((this.#destroyed || this.#rotatedAway) && this.#cookieSeen) this.#clearCookie(attrs)
   }
 
+  /** The handler turned the cookie from persistent to browser-session or back: the browser's copy must be replaced. */
+  #cookieKindChanged(attrs: CookieAttributes): boolean {
+    const session = this.#session
+    if (!session || this.readOnly) return false
+    this.#noteCookieLifetime(session)
+    const loaded = this.#record?.meta?.cookieMaxAge
+    return ((loaded !== undefined ? loaded : attrs.maxAge) !== null) !== this.#isPersistent(attrs)
+  }
+
   #isPersistent(attrs: CookieAttributes): boolean {
-    return (this.#meta?.cookieMaxAge ?? attrs.maxAge) !== null
+    return this.#cookieMaxAge(attrs) !== null
   }
 
   /** The server expiry moved in this request, or the end of the response will move it. */

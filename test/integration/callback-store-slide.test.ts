@@ -106,8 +106,8 @@ describe('express-session stores under the main entry: sliding and expiry', asyn
       const prefix = uniqueName('tess:crexp') + ':'
       prefixes.push(prefix)
       // a store that keeps records a minute, whatever their cookie says, and cannot slide them
-      const store = new RedisStore({ client, prefix, ttl: () => 60 }) as RedisStore & { touch?: unknown }
-      store.touch = undefined
+      const store = new RedisStore({ client, prefix, ttl: () => 60 })
+      ;(store as { touch?: unknown }).touch = undefined
       await expiredRecord(store, keys(prefix))
     })
   })

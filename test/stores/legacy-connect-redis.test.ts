@@ -65,10 +65,10 @@ describe('fromCallbackStore around connect-redis', async () => {
   describe('a read that asks for a slide', () => {
     /** The adapter around a connect-redis store whose touch calls are counted. */
     function counted() {
-      const legacy = new ConnectRedis({ client, prefix }) as ConnectRedis & { touch: (...args: any[]) => unknown }
-      const touch = legacy.touch.bind(legacy)
+      const legacy = new ConnectRedis({ client, prefix })
+      const touch = legacy.touch.bind(legacy) as (...args: any[]) => unknown
       const counter = { touches: 0 }
-      legacy.touch = (...args: any[]) => {
+      ;(legacy as { touch: unknown }).touch = (...args: any[]) => {
         counter.touches++
         return touch(...args)
       }
