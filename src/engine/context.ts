@@ -389,8 +389,10 @@ export class RequestContext {
   /** What the end of the response must write, or undefined. */
   #onEnd(): EndWork | undefined {
     let work: (() => Promise<void>) | undefined
+    // the headers wait for the store: a re-sent cookie can wait for the store to confirm its session
+    const confirm = !this.res.headersSent
     try {
-      work = this.#writing === undefined ? this.#endWork() : () => this.#afterWrites(() => this.#endWork())
+      work = this.#writing === undefined ? this.#endWork(confirm) : () => this.#afterWrites(() => this.#endWork(confirm))
     } catch (err) {
       // a value JSON cannot hold (a cycle, a BigInt): fail the request with it, rather than leave it hanging with res.end spent
       return (done) => done(err)
@@ -410,7 +412,7 @@ export class RequestContext {
     }
   }
 
-  #endWork(): (() => Promise<void>) | undefined {
+  #endWork(confirm = false): (() => Promise<void>) | undefined {
     if (this.#failed || this.readOnly) return undefined
     if (this.#session === null) {
       // a renewal or migration of this request has not stored the new id yet: the session still lives under the old one
@@ -426,11 +428,11 @@ export class RequestContext {
         this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason: 'unset' }))
       }
     }
-    return this.#pendingWrite()
+    return this.#pendingWrite(confirm)
   }
 
-  /** The write the session needs now (create, patch or touch), or undefined. */
-  #pendingWrite(): (() => Promise<void>) | undefined {
+  /** The write the session needs now (create, patch or touch), or undefined; `confirm`: see `#touchIfDue`. */
+  #pendingWrite(confirm = false): (() => Promise<void>) | undefined {
     // destroyed by another request meanwhile (an update answered 'gone'): nothing more is written, ever
     if (this.#gone) return undefined
     const session = this.#session
@@ -440,7 +442,7 @@ export class RequestContext {
       // never accessed: only a due slide, or metadata a migrated session still lacks
       if (!this.#stored) return undefined
       if (this.#metaDirty) return () => this.#update({}, [], now)
-      return this.#touchIfDue(now)
+      return this.#touchIfDue(now, confirm)
     }
     if (session === null) return undefined
 
@@ -486,7 +488,7 @@ export class RequestContext {
     if (changed || this.#metaDirty || this.#userId !== this.#record?.userId) {
       return () => this.#update(set, unset, now, current)
     }
-    return this.#touchIfDue(now)
+    return this.#touchIfDue(now, confirm)
   }
 
   /** `req.session.cookie.maxAge = …` on this request: remember the per-session lifetime. */
@@ -512,14 +514,29 @@ export class RequestContext {
     return own !== undefined ? own : attrs.maxAge
   }
 
-  #touchIfDue(now: number): (() => Promise<void>) | undefined {
+  /**
+   * A touch when the slide is due, or, with `confirm`, when the response re-sends the cookie of the
+   * session the client presented: that cookie goes out only once the store has found the session
+   * still there, or a logout that completed while this request ran would get the dead id back (over
+   * its clearing cookie, or over the cookie of a login that followed it).
+   */
+  #touchIfDue(now: number, confirm = false): (() => Promise<void>) | undefined {
     const policy = this.engine.policy
     const next = this.#nextExpiry(now)
-    const due = this.#touchRequested || next - this.#expiresAt > policy.touchAfter
-    if (!due || this.#expiryMoved) return undefined
+    const due = (this.#touchRequested || next - this.#expiresAt > policy.touchAfter) && !this.#expiryMoved
+    if (!due && !(confirm && this.#refreshesCookie())) return undefined
     const key = this.#key as string
+    const id = this.#id as string
     return async () => {
-      await this.engine.call('touch', (store) => store.touch(key, next))
+      const result = await this.engine.call('touch', (store) => store.touch(key, next))
+      if (result === 'gone') {
+        debug('touch answered gone')
+        // destroyed by another request meanwhile: no cookie for it, nothing more written
+        this.#gone = true
+        this.#stored = false
+        this.engine.emit('conflict', () => ({ idHash: this.engine.idHash(id), result }))
+        return
+      }
       this.#expiresAt = next
       this.#expiryMoved = true
       this.#noteExpiry(next)
@@ -621,11 +638,19 @@ export class RequestContext {
     }
     if (!this.#stored && session === undefined) return
     const isNew = this.#presented === undefined || this.#id !== this.#presented.id
+    // a re-sent cookie (rolling, re-signed) goes out once the end of the response confirmed its session (#touchIfDue):
+    // not from a read-only request, nor from one whose headers leave first (a later response sends it)
     const send = isNew
       ? this.#stored || this.#willCreate()
-      : this.#reissue || this.engine.policy.rolling || this.#cookieKindChanged(attrs) || (this.#isPersistent(attrs) && this.#expiryWillMove())
+      : (this.#committed && this.#refreshesCookie()) || this.#cookieKindChanged(attrs) || (this.#isPersistent(attrs) && this.#expiryWillMove())
     if (send) this.#setSessionCookie(attrs)
     else if ((this.#destroyed || this.#rotatedAway) && this.#cookieSeen) this.#clearCookie(attrs)
+  }
+
+  /** The response re-sends the cookie of the session the client presented: rolling, a re-signed cookie, or a persistent cookie whose expiry moved. */
+  #refreshesCookie(): boolean {
+    if (this.readOnly || this.#presented?.id !== this.#id) return false
+    return this.#reissue || this.engine.policy.rolling || (this.#expiryMoved && this.#isPersistent(this.cookieAttributes))
   }
 
   /** The handler turned the cookie from persistent to browser-session or back: the browser's copy must be replaced. */
