@@ -111,6 +111,7 @@ export class RequestContext {
       this.#metaDirty = true
     } else {
       this.#meta = record.meta
+      this.#distrustFuture()
     }
     this.#hook()
     if (record.meta?.retiredAt !== undefined) {
@@ -127,6 +128,31 @@ export class RequestContext {
     const renewAfter = policy.renewAfter
     const meta = this.#meta as SessionMeta
     if (renewAfter !== undefined && Date.now() - (meta.renewedAt ?? meta.createdAt) >= renewAfter) this.#renew('renewal')
+  }
+
+  /**
+   * Timestamps written by a clock that was ahead (since moved back, or another host's) count as now:
+   * elapsed time is never negative, so the idle window and the absolute deadline run from now at the
+   * latest, never later than stored. This response's write stores the correction. A skew within
+   * `touchAfter` (hosts a little apart) is left alone, so that it does not cost a write per request.
+   */
+  #distrustFuture(): void {
+    const policy = this.engine.policy
+    const meta = this.#meta as SessionMeta
+    const now = Date.now()
+    const limit = now + policy.touchAfter
+    const window = meta.cookieMaxAge ?? policy.idleTimeout
+    const stamps = [meta.createdAt, meta.renewedAt, meta.authTime, meta.retiredAt]
+    // the last activity is the expiry less the window it was computed with
+    if (stamps.every((at) => at === undefined || at <= limit) && this.#expiresAt - window <= limit) return
+    const createdAt = Math.min(meta.createdAt, now)
+    const corrected: SessionMeta = { ...meta, createdAt, absoluteExpiresAt: Math.min(meta.absoluteExpiresAt, createdAt + policy.absoluteTimeout) }
+    if (meta.renewedAt !== undefined) corrected.renewedAt = Math.min(meta.renewedAt, now)
+    if (meta.authTime !== undefined) corrected.authTime = Math.min(meta.authTime, now)
+    if (meta.retiredAt !== undefined) corrected.retiredAt = Math.min(meta.retiredAt, now)
+    this.#meta = corrected
+    this.#expiresAt = Math.min(this.#expiresAt, now + window, corrected.absoluteExpiresAt)
+    this.#metaDirty = true
   }
 
   /**
