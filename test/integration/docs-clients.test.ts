@@ -129,22 +129,23 @@ async function survives(app: App, kill: () => Promise<unknown>): Promise<void> {
 describe("the client setups the docs show survive the server dropping the app's connection", () => {
   describe('docs/stores/redis.md (node-redis)', async () => {
     const skip = await redisSkip()
-    let admin: ReturnType<typeof createClient> | undefined
+    const admin = skip ? undefined : createClient({ url: REDIS_URL })
     const prefix = uniqueName('tess:docs') + ':'
     after(async () => {
-      if (!admin) return
+      if (!admin?.isOpen) return
       for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) if (keys.length) await admin.del(keys)
       await admin.quit()
     })
 
     it('CLIENT KILL of its connection: the process stays up and the client reconnects', { skip, timeout: 60_000 }, async () => {
-      admin = await createClient({ url: REDIS_URL }).connect()
+      const redis = admin as NonNullable<typeof admin>
+      await redis.connect()
       const block = codeBlocks('docs/stores/redis.md')[0] as string
       const scoped = block.replace('new RedisStore({ client })', `new RedisStore({ client, prefix: ${JSON.stringify(prefix)} })`)
       assert.notEqual(scoped, block, 'the block creates the store as expected')
       const app = await startApp(scoped, `await client.sendCommand(['CLIENT', 'ID'])`)
       try {
-        await survives(app, () => (admin as ReturnType<typeof createClient>).sendCommand(['CLIENT', 'KILL', 'ID', app.ready]))
+        await survives(app, () => redis.sendCommand(['CLIENT', 'KILL', 'ID', app.ready]))
       } finally {
         await stop(app)
       }
