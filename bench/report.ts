@@ -108,11 +108,14 @@ function scaleSection(scale: ScaleResult, options: RunOptions): string[] {
     '',
     'A typical small session: `{ user, roles: ["member"], csrf }` created by `login(user)` (main entry: data, engine metadata, owner and expiry; express-session stores: the same data and its cookie object), one session per user.',
     '',
+    "For Redis, two figures: `MEMORY USAGE` of a session's own keys, and what the server reports growing (`INFO memory` used_memory over many sessions), which also counts each key's place in the server's keyspace and expiry tables. Plan capacity with the second.",
+    '',
     '| store | sessions | bytes per session | what is counted |',
     '|---|---:|---:|---|',
   )
   for (const row of scale.sizes) out.push(`| ${row.store} | ${int(row.sessions)} | ${int(row.bytesPerSession)} | ${row.detail} |`)
   out.push('')
+  if (scale.note !== undefined) out.push(scale.note, '')
   const large = Math.max(...scale.growth.flatMap((g) => g.points.map((p) => p.sessions)), 0)
   out.push(
     '### Read latency as the store grows',

@@ -16,7 +16,7 @@ export interface SessionEvents {
   expired: { idHash: string; kind: 'idle' | 'absolute' }
   /** A presented cookie gave no session. `idHash` is present once the id was verified. */
   rejected: { reason: RejectReason; idHash?: string }
-  /** A write found the session destroyed or changed by another request. */
+  /** A write or a touch found the session destroyed or changed by another request. */
   conflict: { idHash: string; result: 'gone' | 'conflict' }
   /** The store failed or timed out; the request failed closed. */
   store_error: { operation: string; error: Error }

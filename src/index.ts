@@ -77,6 +77,7 @@ export type {
   UpdateOptions,
   CreateResult,
   UpdateResult,
+  TouchResult,
   UserSessionInfo,
 } from './stores/contract.ts'
 

@@ -12,6 +12,8 @@ export interface ScaleResult {
   prune: PruneRow[]
   /** Seconds each part took. */
   seconds: { sizes: number; growth: number; prune: number }
+  /** A remark printed under the bytes table, when some of its rows were measured apart from this run (which, and how). */
+  note?: string
 }
 
 async function timed<T>(task: () => Promise<T>): Promise<[T, number]> {

@@ -1,8 +1,10 @@
 /**
  * Bytes per stored session, for the typical small session written through each store's own API:
  * Redis `MEMORY USAGE` of the keys a session owns (its hash and its user's index; connect-redis: one
- * string), PostgreSQL `pg_total_relation_size` (table, TOAST and indexes) over the rows, SQLite file
- * size (checkpointed) over the rows, MemoryStore heap per entry (in a process started with --expose-gc).
+ * string), and what the server reports (`INFO memory` used_memory before and after many sessions,
+ * which adds the keyspace's own tables); PostgreSQL `pg_total_relation_size` (table, TOAST and
+ * indexes) over the rows, SQLite file size (checkpointed) over the rows, MemoryStore heap per entry
+ * (in a process started with --expose-gc).
  */
 import { execFileSync } from 'node:child_process'
 import type { createClient } from 'redis'
@@ -84,6 +86,48 @@ async function redisSizes(env: Environment, count: number): Promise<SizeRow[]> {
   }
 }
 
+async function usedMemory(client: NodeRedis): Promise<number> {
+  const info = String(await client.sendCommand(['INFO', 'memory']))
+  return Number(/^used_memory:(\d+)/m.exec(info)?.[1])
+}
+
+/**
+ * What a Redis operator sees grow: `INFO memory` used_memory before and after writing `count`
+ * sessions, ÷ count. Besides the keys (what MEMORY USAGE counts) it includes each key's entry in the
+ * keyspace and expiry tables, and those tables growing (by doubling, so the figure depends a little
+ * on the count). used_memory is server-wide: another client's writes meanwhile would count too.
+ */
+async function redisUsedMemory(env: Environment, count: number): Promise<SizeRow[]> {
+  const client = await redisClient(env.redisUrl)
+  const prefix = `tbench:${env.runId}:used:`
+  try {
+    const store = new RedisStore({ client, prefix })
+    const now = Date.now()
+    let before = await usedMemory(client)
+    await inParallel(count, 32, (i) => store.create(loginStoreKey(i), typicalNewSession(i, now)))
+    let after = await usedMemory(client)
+    const oursBytes = (after - before) / count
+
+    const { RedisStore: ConnectRedis } = (await import('connect-redis')) as unknown as {
+      RedisStore: new (options: object) => { set(id: string, session: object): Promise<unknown> }
+    }
+    const legacy = new ConnectRedis({ client, prefix: `${prefix}cr:` })
+    // measured on top of the first set, deleted only afterwards: a deletion frees memory lazily, in the background
+    before = await usedMemory(client)
+    await inParallel(count, 32, (i) => legacy.set(legacyId(), typicalLegacySession(i)))
+    after = await usedMemory(client)
+    const legacyBytes = (after - before) / count
+    const detail = 'INFO memory used_memory after − before ÷ sessions: the keys, their entries in the keyspace and expiry tables, and those tables growing'
+    return [
+      { store: 'RedisStore (server)', sessions: count, bytesPerSession: oursBytes, detail },
+      { store: 'connect-redis (server)', sessions: count, bytesPerSession: legacyBytes, detail },
+    ]
+  } finally {
+    await deleteKeys(client, prefix)
+    await client.quit()
+  }
+}
+
 async function deleteKeys(client: NodeRedis, prefix: string): Promise<void> {
   let cursor = '0'
   do {
@@ -146,7 +190,7 @@ function heapSize(kind: 'main' | 'compat' | 'express-session', label: string, co
 export async function measureSizes(env: Environment): Promise<SizeRow[]> {
   const rows: SizeRow[] = []
   env.log('scale: bytes per session')
-  if (env.redis !== undefined) rows.push(...(await redisSizes(env, 10_000)))
+  if (env.redis !== undefined) rows.push(...(await redisSizes(env, 10_000)), ...(await redisUsedMemory(env, 100_000)))
   rows.push(...(await postgresSizes(env, 10_000)))
   rows.push(await sqliteSize(env, 10_000))
   rows.push(heapSize('main', 'MemoryStore', 100_000))

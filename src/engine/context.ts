@@ -7,6 +7,7 @@ import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
+import { warnLifetimeCapped } from './lifetime-warning.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import { describeClient } from './client-description.ts'
 import type { Engine } from './engine.ts'
@@ -112,6 +113,7 @@ export class RequestContext {
       this.#metaDirty = true
     } else {
       this.#meta = record.meta
+      this.#distrustFuture()
     }
     this.#hook()
     if (record.meta?.retiredAt !== undefined) {
@@ -119,6 +121,31 @@ export class RequestContext {
       this.readOnly = true
       return
     }
+  }
+
+  /**
+   * Timestamps written by a clock that was ahead (since moved back, or another host's) count as now:
+   * elapsed time is never negative, so the idle window and the absolute deadline run from now at the
+   * latest, never later than stored. This response's write stores the correction. A skew within
+   * `touchAfter` (hosts a little apart) is left alone, so that it does not cost a write per request.
+   */
+  #distrustFuture(): void {
+    const policy = this.engine.policy
+    const meta = this.#meta as SessionMeta
+    const now = Date.now()
+    const limit = now + policy.touchAfter
+    const window = meta.cookieMaxAge ?? policy.idleTimeout
+    const stamps = [meta.createdAt, meta.renewedAt, meta.authTime, meta.retiredAt]
+    // the last activity is the expiry less the window it was computed with
+    if (stamps.every((at) => at === undefined || at <= limit) && this.#expiresAt - window <= limit) return
+    const createdAt = Math.min(meta.createdAt, now)
+    const corrected: SessionMeta = { ...meta, createdAt, absoluteExpiresAt: Math.min(meta.absoluteExpiresAt, createdAt + policy.absoluteTimeout) }
+    if (meta.renewedAt !== undefined) corrected.renewedAt = Math.min(meta.renewedAt, now)
+    if (meta.authTime !== undefined) corrected.authTime = Math.min(meta.authTime, now)
+    if (meta.retiredAt !== undefined) corrected.retiredAt = Math.min(meta.retiredAt, now)
+    this.#meta = corrected
+    this.#expiresAt = Math.min(this.#expiresAt, now + window, corrected.absoluteExpiresAt)
+    this.#metaDirty = true
   }
 
   /**
@@ -192,7 +219,7 @@ export class RequestContext {
 
   #build(data: SessionValues | null): ManagedSession {
     const attrs = this.cookieAttributes
-    const maxAge = this.#meta?.cookieMaxAge ?? attrs.maxAge
+    const maxAge = this.#cookieMaxAge(attrs)
     const cookie = new Cookie({ path: attrs.path, httpOnly: attrs.httpOnly, domain: attrs.domain, sameSite: attrs.sameSite || undefined, priority: attrs.priority })
     if (attrs.secure !== false) cookie.secure = attrs.secure === 'auto' ? this.engine.isSecure(this.req) : true
     if (attrs.partitioned) cookie.partitioned = true
@@ -362,8 +389,10 @@ export class RequestContext {
   /** What the end of the response must write, or undefined. */
   #onEnd(): EndWork | undefined {
     let work: (() => Promise<void>) | undefined
+    // the headers wait for the store: a re-sent cookie can wait for the store to confirm its session
+    const confirm = !this.res.headersSent
     try {
-      work = this.#writing === undefined ? this.#endWork() : () => this.#afterWrites(() => this.#endWork())
+      work = this.#writing === undefined ? this.#endWork(confirm) : () => this.#afterWrites(() => this.#endWork(confirm))
     } catch (err) {
       // a value JSON cannot hold (a cycle, a BigInt): fail the request with it, rather than leave it hanging with res.end spent
       return (done) => done(err)
@@ -383,7 +412,7 @@ export class RequestContext {
     }
   }
 
-  #endWork(): (() => Promise<void>) | undefined {
+  #endWork(confirm = false): (() => Promise<void>) | undefined {
     if (this.#failed || this.readOnly) return undefined
     if (this.#session === null) {
       if (this.#destroyed || !this.#stored || !this.engine.policy.unsetDestroy) return undefined
@@ -397,11 +426,11 @@ export class RequestContext {
         this.engine.emit('destroyed', () => ({ idHash: this.engine.idHash(id), reason: 'unset' }))
       }
     }
-    return this.#pendingWrite()
+    return this.#pendingWrite(confirm)
   }
 
-  /** The write the session needs now (create, patch or touch), or undefined. */
-  #pendingWrite(): (() => Promise<void>) | undefined {
+  /** The write the session needs now (create, patch or touch), or undefined; `confirm`: see `#touchIfDue`. */
+  #pendingWrite(confirm = false): (() => Promise<void>) | undefined {
     // destroyed by another request meanwhile (an update answered 'gone'): nothing more is written, ever
     if (this.#gone) return undefined
     const session = this.#session
@@ -411,7 +440,7 @@ export class RequestContext {
       // never accessed: only a due slide, or metadata a migrated session still lacks
       if (!this.#stored) return undefined
       if (this.#metaDirty) return () => this.#update({}, [], now)
-      return this.#touchIfDue(now)
+      return this.#touchIfDue(now, confirm)
     }
     if (session === null) return undefined
 
@@ -457,30 +486,55 @@ export class RequestContext {
     if (changed || this.#metaDirty || this.#userId !== this.#record?.userId) {
       return () => this.#update(set, unset, now, current)
     }
-    return this.#touchIfDue(now)
+    return this.#touchIfDue(now, confirm)
   }
 
   /** `req.session.cookie.maxAge = …` on this request: remember the per-session lifetime. */
   #noteCookieLifetime(session: ManagedSession): void {
-    const maxAge = session.cookie.originalMaxAge
+    // compat: `maxAge = null` and `expires = false` (or null) both make a browser-session cookie, as in express-session
+    const maxAge = typeof session.cookie.originalMaxAge === 'number' ? session.cookie.originalMaxAge : null
     const loaded = this.#loadedMaxAge
     // setting maxAge makes originalMaxAge the time left, a few ms under the value set: a second of slack
     if (maxAge === loaded || (typeof maxAge === 'number' && typeof loaded === 'number' && Math.abs(maxAge - loaded) < 1000)) return
-    const meta = this.#meta as SessionMeta
-    const value = typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) : null
-    this.#meta = { ...meta, cookieMaxAge: value }
+    const { cookieMaxAge: _previous, ...meta } = this.#meta as SessionMeta
+    // null: a browser-session cookie; a number: the session's own lifetime; neither (0, negative, not finite): the configured cookie
+    if (maxAge === null) this.#meta = { ...meta, cookieMaxAge: null }
+    else if (Number.isFinite(maxAge) && maxAge > 0) this.#meta = { ...meta, cookieMaxAge: Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) }
+    else this.#meta = meta
+    if (maxAge !== null && maxAge > this.engine.policy.absoluteTimeout && !this.engine.policy.production) warnLifetimeCapped(this.engine.policy.absoluteTimeout)
     this.#loadedMaxAge = maxAge
     this.#metaDirty = true
   }
 
-  #touchIfDue(now: number): (() => Promise<void>) | undefined {
+  /** The cookie's lifetime: the session's own (null for a browser-session cookie), else the configured one. */
+  #cookieMaxAge(attrs: CookieAttributes): number | null {
+    const own = this.#meta?.cookieMaxAge
+    return own !== undefined ? own : attrs.maxAge
+  }
+
+  /**
+   * A touch when the slide is due, or, with `confirm`, when the response re-sends the cookie of the
+   * session the client presented: that cookie goes out only once the store has found the session
+   * still there, or a logout that completed while this request ran would get the dead id back (over
+   * its clearing cookie, or over the cookie of a login that followed it).
+   */
+  #touchIfDue(now: number, confirm = false): (() => Promise<void>) | undefined {
     const policy = this.engine.policy
     const next = this.#nextExpiry(now)
-    const due = this.#touchRequested || next - this.#expiresAt > policy.touchAfter
-    if (!due || this.#expiryMoved) return undefined
+    const due = (this.#touchRequested || next - this.#expiresAt > policy.touchAfter) && !this.#expiryMoved
+    if (!due && !(confirm && this.#refreshesCookie())) return undefined
     const key = this.#key as string
+    const id = this.#id as string
     return async () => {
-      await this.engine.call('touch', (store) => store.touch(key, next))
+      const result = await this.engine.call('touch', (store) => store.touch(key, next))
+      if (result === 'gone') {
+        debug('touch answered gone')
+        // destroyed by another request meanwhile: no cookie for it, nothing more written
+        this.#gone = true
+        this.#stored = false
+        this.engine.emit('conflict', () => ({ idHash: this.engine.idHash(id), result }))
+        return
+      }
       this.#expiresAt = next
       this.#expiryMoved = true
       this.#noteExpiry(next)
@@ -563,13 +617,32 @@ export class RequestContext {
     }
     if (!this.#stored && session === undefined) return
     const isNew = this.#presented === undefined || this.#id !== this.#presented.id
-    const send = isNew ? this.#stored || this.#willCreate() : this.#reissue || this.engine.policy.rolling || (this.#isPersistent(attrs) && this.#expiryWillMove())
+    // a re-sent cookie (rolling, re-signed) goes out once the end of the response confirmed its session (#touchIfDue):
+    // not from a read-only request, nor from one whose headers leave first (a later response sends it)
+    const send = isNew
+      ? this.#stored || this.#willCreate()
+      : (this.#committed && this.#refreshesCookie()) || this.#cookieKindChanged(attrs) || (this.#isPersistent(attrs) && this.#expiryWillMove())
     if (send) this.#setSessionCookie(attrs)
     else if ((this.#destroyed || this.#rotatedAway) && this.#cookieSeen) this.#clearCookie(attrs)
   }
 
+  /** The response re-sends the cookie of the session the client presented: rolling, a re-signed cookie, or a persistent cookie whose expiry moved. */
+  #refreshesCookie(): boolean {
+    if (this.readOnly || this.#presented?.id !== this.#id) return false
+    return this.#reissue || this.engine.policy.rolling || (this.#expiryMoved && this.#isPersistent(this.cookieAttributes))
+  }
+
+  /** The handler turned the cookie from persistent to browser-session or back: the browser's copy must be replaced. */
+  #cookieKindChanged(attrs: CookieAttributes): boolean {
+    const session = this.#session
+    if (!session || this.readOnly) return false
+    this.#noteCookieLifetime(session)
+    const loaded = this.#record?.meta?.cookieMaxAge
+    return ((loaded !== undefined ? loaded : attrs.maxAge) !== null) !== this.#isPersistent(attrs)
+  }
+
   #isPersistent(attrs: CookieAttributes): boolean {
-    return (this.#meta?.cookieMaxAge ?? attrs.maxAge) !== null
+    return this.#cookieMaxAge(attrs) !== null
   }
 
   /** The server expiry moved in this request, or the end of the response will move it. */

@@ -91,6 +91,8 @@ export interface UpdateOptions {
 
 export type CreateResult = 'ok' | 'collision'
 export type UpdateResult = 'ok' | 'gone' | 'conflict'
+/** `'gone'`: there was no live session to touch (destroyed or expired meanwhile). */
+export type TouchResult = 'ok' | 'gone'
 
 /** Summary of one session of a user, as `listByUser` gives it. */
 export interface UserSessionInfo {
@@ -110,8 +112,11 @@ export interface SessionStore {
   create(id: string, session: NewSession): Promise<CreateResult>
   /** Applies a patch to a live session; never recreates a destroyed or expired one. */
   update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult>
-  /** Moves a live session's expiry; a no-op when it is gone. */
-  touch(id: string, expiresAt: number): Promise<void>
+  /**
+   * Moves a live session's expiry; a no-op when it is gone, which it answers with `'gone'` (a
+   * request then sends no cookie for it). A store that cannot tell resolves nothing.
+   */
+  touch(id: string, expiresAt: number): Promise<TouchResult | void>
   /** Deletes the session and leaves a short-lived tombstone so earlier readers cannot write it back. */
   destroy(id: string): Promise<void>
   /** The live sessions of a user. */

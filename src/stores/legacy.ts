@@ -135,9 +135,19 @@ function toWholeObject(found: StoredSession): StoredSessionData {
   return whole
 }
 
+/** How many slid expiries `fromCallbackStore` remembers (the oldest is forgotten first): enough for the sessions active within one slide interval. */
+const REMEMBERED_SLIDES = 10_000
+
+function noop(): void {}
+
 /**
  * Lets the main entry use an express-session store. Every write is a whole-object `set`
- * (last writer wins); `create` cannot refuse an existing id; there are no versions.
+ * (last writer wins); `create` cannot refuse an existing id; there are no versions. A read slides
+ * the expiry through the store's `touch` when the engine asks for it. Such a store keeps its own
+ * expiry (a TTL, a column), which `touch` moves without rewriting the stored cookie: a record whose
+ * stored `cookie.expires` has passed is still live if the store has `touch` and returns it (its
+ * expiry is the store's, as under express-session); without `touch` nothing can have moved it, and
+ * it is destroyed.
  */
 export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions = {}): SessionStore {
   const defaultTtl = options.defaultTtl ?? DAY
@@ -145,6 +155,19 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
     new Promise((resolve, reject) => {
       run((err, value) => (err ? reject(err) : resolve(value)))
     })
+  // the expiry this process last gave a record through `touch`: the stored cookie no longer says it,
+  // and without it every read of a slid session would look due for another slide
+  const slid = new Map<string, number>()
+  const rememberSlide = (id: string, expiresAt: number): void => {
+    slid.delete(id)
+    slid.set(id, expiresAt)
+    if (slid.size > REMEMBERED_SLIDES) slid.delete(slid.keys().next().value as string)
+  }
+  const touchLegacy = (id: string, whole: StoredSessionData, expiresAt: number): Promise<unknown> => {
+    // the whole session, not only its cookie: some stores implement touch as a write of what they are given
+    const touched = { ...whole, cookie: { ...whole.cookie, expires: new Date(expiresAt).toISOString() } }
+    return call((done) => (legacy.touch as NonNullable<Store['touch']>)(id, touched, done)).then(() => rememberSlide(id, expiresAt))
+  }
 
   const wholeObject = (data: SessionValues, meta: SessionMeta | null, userId: string | null, expiresAt: number): StoredSessionData => {
     const maxAge = meta?.cookieMaxAge ?? null
@@ -156,20 +179,35 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
 
   return {
     [kContractStore]: true,
-    async get(id) {
+    async get(id, slide) {
       // methods are looked up at call time: apps patch their stores
       const loaded = await call<StoredSessionData | null>((done) => legacy.get(id, done))
       if (!loaded || typeof loaded !== 'object') return null
       // whatever the third-party store parsed, it goes through our parser: no `__proto__` keys at any depth
       const found = parseJson(JSON.stringify(loaded)) as StoredSessionData
-      const expiresAt = expiryOf(found.cookie, defaultTtl)
-      if (expiresAt <= Date.now()) return null
+      const now = Date.now()
+      const canTouch = typeof legacy.touch === 'function'
+      let expiresAt = Math.max(expiryOf(found.cookie, defaultTtl), slid.get(id) ?? -Infinity)
+      if (expiresAt <= now) {
+        if (!canTouch) {
+          // expired, and the store still holds it: removed, so that it neither lingers nor reads again
+          slid.delete(id)
+          await call((done) => legacy.destroy(id, done)).catch(noop)
+          return null
+        }
+        // slid by another process (the store's touch moved its own expiry): live, until an unknown time, so due for a slide
+        expiresAt = now + 1
+      }
       const data: SessionValues = Object.create(null)
       for (const key of Object.keys(found)) if (key !== 'cookie' && key !== META_KEY) data[key] = found[key]
       const extra = found[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
-      return { data, meta: extra?.meta ?? null, userId: extra?.userId ?? null, expiresAt, version: 1 }
+      const meta = extra?.meta ?? null
+      const slideTo = Math.min(slide?.slideTo ?? -Infinity, meta?.absoluteExpiresAt ?? Infinity)
+      if (canTouch && expiresAt < (slide?.slideIfBefore ?? Infinity) && slideTo > expiresAt) await touchLegacy(id, found, slideTo)
+      return { data, meta, userId: extra?.userId ?? null, expiresAt, version: 1 }
     },
     async create(id, session: NewSession): Promise<CreateResult> {
+      slid.delete(id)
       await call((done) => legacy.set(id, wholeObject(session.data, session.meta, session.userId, session.expiresAt), done))
       return 'ok'
     },
@@ -177,6 +215,8 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
       const extra = patch.whole[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
       const meta = patch.meta ?? patch.current?.meta ?? extra?.meta ?? null
       const userId = patch.userId !== undefined ? patch.userId : (patch.current?.userId ?? extra?.userId ?? null)
+      // the stored cookie carries the expiry again
+      slid.delete(id)
       await call((done) => legacy.set(id, wholeObject(patch.whole, meta, userId, expiresAt), done))
       return 'ok'
     },
@@ -184,8 +224,10 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
       if (typeof legacy.touch !== 'function') return
       const session = { cookie: { expires: new Date(expiresAt).toISOString(), originalMaxAge: null, httpOnly: true, path: '/' } }
       await call((done) => legacy.touch!(id, session as StoredSessionData, done))
+      rememberSlide(id, expiresAt)
     },
     async destroy(id) {
+      slid.delete(id)
       await call((done) => legacy.destroy(id, done))
     },
   }

@@ -11,6 +11,7 @@ import {
   type SessionValues,
   type StoredSession,
   type UpdateOptions,
+  type TouchResult,
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
@@ -183,9 +184,11 @@ export class MemoryStore implements SessionStore {
     return 'ok'
   }
 
-  async touch(id: string, expiresAt: number): Promise<void> {
+  async touch(id: string, expiresAt: number): Promise<TouchResult> {
     const entry = this.#live(id, Date.now())
-    if (entry !== undefined) entry.expiresAt = expiresAt
+    if (entry === undefined) return 'gone'
+    entry.expiresAt = expiresAt
+    return 'ok'
   }
 
   async destroy(id: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type SessionValues,
   type StoredSession,
   type UpdateOptions,
+  type TouchResult,
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
@@ -173,9 +174,11 @@ const UPDATE_IF_VERSION_SQL = (t: Tables, threshold: number) => `WITH live AS (
   RETURNING version)
 SELECT (SELECT version FROM changed) AS version, EXISTS (SELECT 1 FROM live) AS live`
 
-const TOUCH_SQL = (t: Tables, threshold: number) => `UPDATE ${t.sessions} SET expires_at = ${at('$2')}
+// the threshold can leave a live row unchanged: whether it is live comes from the statement's snapshot, beside the UPDATE
+const TOUCH_SQL = (t: Tables, threshold: number) => `WITH moved AS (UPDATE ${t.sessions} SET expires_at = ${at('$2')}
  WHERE id = $1 AND expires_at > ${at('$3')}
-   AND expires_at NOT BETWEEN to_timestamp(($2::float8 - ${threshold}) / 1000) AND ${at('$2')}`
+   AND expires_at NOT BETWEEN to_timestamp(($2::float8 - ${threshold}) / 1000) AND ${at('$2')})
+SELECT EXISTS (SELECT 1 FROM ${t.sessions} WHERE id = $1 AND expires_at > ${at('$3')}) AS live`
 
 // delete and tombstone in one statement (one implicit transaction)
 const DESTROY_SQL = (t: Tables) => `WITH gone AS (DELETE FROM ${t.sessions} WHERE id = $1)
@@ -383,9 +386,10 @@ export class PostgresStore implements SessionStore {
     return row?.live === true ? 'conflict' : 'gone'
   }
 
-  // TOUCH_SQL: UPDATE … SET expires_at WHERE id AND live
-  async touch(id: string, expiresAt: number): Promise<void> {
-    await this.#query('touch', 'touch', [id, expiresAt, Date.now()])
+  // TOUCH_SQL: UPDATE … SET expires_at WHERE id AND live, and whether it is live
+  async touch(id: string, expiresAt: number): Promise<TouchResult> {
+    const rows = await this.#query('touch', 'touch', [id, expiresAt, Date.now()])
+    return rows[0]?.live === true ? 'ok' : 'gone'
   }
 
   // DESTROY_SQL: WITH (DELETE) INSERT tombstone ON CONFLICT DO UPDATE

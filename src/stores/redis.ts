@@ -13,6 +13,7 @@ import {
   type SessionValues,
   type StoredSession,
   type UpdateOptions,
+  type TouchResult,
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
@@ -175,7 +176,7 @@ return {fields, remote or '', to}
 
 // KEYS session; ARGV expiresAt, member, prefix, tag, cluster. A missing session stays missing.
 const TOUCH_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
 redis.call('HSET', KEYS[1], '_e', ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 local owner = redis.call('HMGET', KEYS[1], '_u', '_t')
@@ -184,7 +185,7 @@ if index then
   redis.call('ZADD', index, ARGV[1], ARGV[2])
   settle(index, now_ms())
 end
-return remote or ''
+return {1, remote or ''}
 `
 
 // KEYS session, tombstone; ARGV tombstoneTtl, member, prefix, tag, cluster, owner|'' (destroy only if it is the owner).
@@ -565,12 +566,13 @@ export class RedisStore implements SessionStore {
   }
 
   /** One EVALSHA (TOUCH_SCRIPT); a second (INDEX_SCRIPT) only for an owner's index in another cluster slot. */
-  async touch(id: string, expiresAt: number): Promise<void> {
+  async touch(id: string, expiresAt: number): Promise<TouchResult> {
     const k = this.#keys(id)
     const at = ms(expiresAt)
     const args = [at, k.member, this.#prefix, k.tag, this.#commands.cluster ? '1' : '0']
-    const [remote] = strings(await this.#eval('touch', SCRIPTS.touch, [k.session], args))
-    if (remote !== '') await this.#fixIndex(remote, 'add', at, [k.member])
+    const [live, remote] = strings(await this.#eval('touch', SCRIPTS.touch, [k.session], args))
+    if (remote !== '' && remote !== undefined) await this.#fixIndex(remote, 'add', at, [k.member])
+    return live === '1' ? 'ok' : 'gone'
   }
 
   /** One EVALSHA (DESTROY_SCRIPT); a second (INDEX_SCRIPT) only for an owner's index in another cluster slot. */

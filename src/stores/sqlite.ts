@@ -12,6 +12,7 @@ import {
   type SessionValues,
   type StoredSession,
   type UpdateOptions,
+  type TouchResult,
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
@@ -274,8 +275,9 @@ export class SqliteStore implements SessionStore {
   }
 
   // UPDATE … SET expires_at = ? WHERE live
-  async touch(id: string, expiresAt: number): Promise<void> {
-    this.#run('touch', () => this.#statements.touch.run(expiresAt, id, Date.now()))
+  async touch(id: string, expiresAt: number): Promise<TouchResult> {
+    const { changes } = this.#run('touch', () => this.#statements.touch.run(expiresAt, id, Date.now()))
+    return Number(changes) === 1 ? 'ok' : 'gone'
   }
 
   // one transaction: DELETE the row, INSERT the tombstone

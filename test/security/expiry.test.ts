@@ -122,6 +122,52 @@ describe('server-side expiry', () => {
         })
       })
 
+      describe('R10: a clock moved back (a record written while the clock was ahead)', () => {
+        /** Logs in while the clock is `ahead` ms fast, then puts the clock right (back to T0). */
+        async function writtenAhead(t: TestContext, ahead: number, options: Partial<SessionOptions>, path = '/login') {
+          const app = await clocked(t, host, options)
+          app.clock.advance(ahead)
+          const login = await app.server.request(path)
+          app.clock.advance(-ahead)
+          return { ...app, login, cookie: cookiePair(login) }
+        }
+
+        it('R10: the idle window runs from the first request after the clock went back, not from the future write', async (t) => {
+          const app = await writtenAhead(t, HOUR, { idleTimeout: 10 * MINUTE })
+          app.clock.advance(MINUTE)
+          assert.equal(userOf(await app.server.request('/me', { cookie: app.cookie })), 'ann')
+          app.clock.advance(10 * MINUTE + 1)
+          assert.equal(userOf(await app.server.request('/me', { cookie: app.cookie })), null, 'not an hour longer')
+        })
+
+        it('R10: the absolute deadline is never later than absoluteTimeout after that first request', async (t) => {
+          const app = await writtenAhead(t, HOUR, { idleTimeout: 10 * MINUTE, absoluteTimeout: HOUR, touchAfter: 0 })
+          for (let minute = 5; minute < 65; minute += 5) {
+            app.clock.advance(5 * MINUTE)
+            assert.equal(userOf(await app.server.request('/me', { cookie: app.cookie })), 'ann', `minute ${minute}`)
+          }
+          app.clock.advance(5 * MINUTE)
+          assert.equal(userOf(await app.server.request('/me', { cookie: app.cookie })), null, 'an hour after the first request, not two')
+        })
+
+        it('R12: renewAfter counts from that first request at the latest (elapsed time is never negative)', async (t) => {
+          const app = await writtenAhead(t, HOUR, { idleTimeout: 30 * MINUTE, renewAfter: 10 * MINUTE })
+          app.clock.advance(MINUTE)
+          assert.deepEqual((await app.server.request('/me', { cookie: app.cookie })).cookies, [], 'not renewed yet')
+          app.clock.advance(10 * MINUTE)
+          const renewed = await app.server.request('/me', { cookie: app.cookie })
+          assert.equal(userOf(renewed), 'ann')
+          assert.notEqual(cookiePair(renewed), app.cookie, 'a new id')
+        })
+
+        it('a skew within touchAfter (hosts a little apart) is left alone: no write on a read', async (t) => {
+          const app = await writtenAhead(t, 30 * SECOND, { idleTimeout: 10 * MINUTE })
+          app.spy.reset()
+          assert.equal(userOf(await app.server.request('/me', { cookie: app.cookie })), 'ann')
+          assert.equal(app.spy.count('update') + app.spy.count('touch'), 0)
+        })
+      })
+
       describe('R11: what the cookie says', () => {
         it('R11: by default the cookie is a browser-session cookie (no Max-Age, no Expires)', async (t) => {
           const app = await clocked(t, host, {})

@@ -174,6 +174,18 @@ export function runConformance(name: string, options: ConformanceOptions): void 
         assert.equal(await store.get(missing), null)
       })
 
+      it("touch answers 'ok' for a live session and 'gone' for a missing or destroyed one (and does not recreate it)", async () => {
+        await fresh()
+        const to = Date.now() + 2 * HOUR
+        const live = await created({ user: 'ann' }, { expiresAt: Date.now() + 60_000 })
+        assert.equal(await store.touch(live, to), 'ok')
+        assert.equal(await store.touch(newId(), to), 'gone')
+        const destroyed = await created({ user: 'bob' }, { expiresAt: Date.now() + 60_000 })
+        await store.destroy(destroyed)
+        assert.equal(await store.touch(destroyed, to), 'gone')
+        assert.equal(await store.get(destroyed), null)
+      })
+
       it('prune removes only expired records', { skip: false }, async (t) => {
         await fresh()
         if (typeof store.prune !== 'function') {

@@ -62,6 +62,62 @@ describe('fromCallbackStore around connect-redis', async () => {
     assert.ok(ttl > 55_000 && ttl <= 60_000, `TTL ${ttl}`)
   })
 
+  describe('a read that asks for a slide', () => {
+    /** The adapter around a connect-redis store whose touch calls are counted. */
+    function counted() {
+      const legacy = new ConnectRedis({ client, prefix })
+      const touch = legacy.touch.bind(legacy) as (...args: any[]) => unknown
+      const counter = { touches: 0 }
+      ;(legacy as { touch: unknown }).touch = (...args: any[]) => {
+        counter.touches++
+        return touch(...args)
+      }
+      return { adapter: fromCallbackStore(legacy as never), counter }
+    }
+
+    it('slides through touch when the expiry is before slideIfBefore, and not when it is after (the throttle)', { skip }, async () => {
+      const { adapter, counter } = counted()
+      const id = newId()
+      await adapter.create(id, { data: { a: 1 }, meta: meta(), userId: null, expiresAt: Date.now() + HOUR })
+      const notDue = await adapter.get(id, { slideTo: Date.now() + 2 * HOUR, slideIfBefore: Date.now() + HOUR / 2 })
+      assert.equal(counter.touches, 0)
+      assert.ok(notDue !== null && notDue.expiresAt <= Date.now() + HOUR)
+      const due = await adapter.get(id, { slideTo: Date.now() + 2 * HOUR, slideIfBefore: Date.now() + 2 * HOUR })
+      assert.equal(counter.touches, 1)
+      assert.ok(due !== null && due.expiresAt <= Date.now() + HOUR, 'the record as it was before the slide')
+      const ttl = await client.pTTL(`${prefix}${id}`)
+      assert.ok(ttl > 1.9 * HOUR && ttl <= 2 * HOUR, `TTL follows the slide: ${ttl}`)
+      // the slid expiry is remembered although the stored cookie still has the old one: not due again
+      const after = await adapter.get(id, { slideTo: Date.now() + 2 * HOUR, slideIfBefore: Date.now() + 1.5 * HOUR })
+      assert.equal(counter.touches, 1)
+      assert.ok(after !== null && after.expiresAt > Date.now() + 1.9 * HOUR)
+      assert.equal((await client.get(`${prefix}${id}`))?.includes('"a":1'), true, 'the data is intact')
+    })
+
+    it('never slides past the absolute deadline', { skip }, async () => {
+      const { adapter } = counted()
+      const id = newId()
+      const m = { ...meta(), absoluteExpiresAt: Date.now() + 90 * 60_000 }
+      await adapter.create(id, { data: { a: 1 }, meta: m, userId: null, expiresAt: Date.now() + HOUR })
+      await adapter.get(id, { slideTo: Date.now() + 3 * HOUR, slideIfBefore: Date.now() + 3 * HOUR })
+      const ttl = await client.pTTL(`${prefix}${id}`)
+      assert.ok(ttl > 85 * 60_000 && ttl <= 90 * 60_000, `TTL capped at the absolute deadline: ${ttl}`)
+    })
+
+    it('reads a record another process slid (its stored cookie has passed, the store still has it) as live and due for a slide', { skip }, async () => {
+      const { adapter, counter } = counted()
+      const id = newId()
+      const m = meta()
+      // as written an hour ago with a half-hour expiry, then touched by another process: Redis keeps it
+      const whole = { cookie: { originalMaxAge: null, expires: new Date(Date.now() - HOUR / 2).toISOString(), httpOnly: true, path: '/' }, a: 1, __tessera: { meta: m, userId: null } }
+      await client.set(`${prefix}${id}`, JSON.stringify(whole), { expiration: { type: 'EX', value: 600 } })
+      const found = await adapter.get(id, { slideTo: Date.now() + HOUR, slideIfBefore: Date.now() + HOUR / 2 })
+      assert.equal(found?.data.a, 1)
+      assert.ok(found !== null && found.expiresAt > Date.now() - 1000 && found.expiresAt < Date.now() + HOUR / 2, 'reported due for a slide')
+      assert.equal(counter.touches, 1)
+    })
+  })
+
   describe('documented limitations of whole-object stores', () => {
     it('overlapping writes of different keys: the last writer wins, the other key is lost', { skip }, async () => {
       const id = newId()

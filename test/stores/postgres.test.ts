@@ -477,12 +477,13 @@ describe('PostgresStore', { skip }, () => {
         const base = Date.now() + HOUR
         const id = await created(store, { expiresAt: base })
         const expiry = async () => (await store.get(id))?.expiresAt
-        await store.touch(id, base + 30_000)
+        // left alone, and still answered as live: a request must not take it for a destroyed session
+        assert.equal(await store.touch(id, base + 30_000), 'ok')
         assert.equal(await expiry(), base)
         assert.equal(await store.update(id, patch({ a: 1 }), base + 59_000), 'ok')
         assert.equal(await expiry(), base)
         assert.equal((await store.get(id))?.data.a, 1)
-        await store.touch(id, base + 61_000)
+        assert.equal(await store.touch(id, base + 61_000), 'ok')
         assert.equal(await expiry(), base + 61_000)
         // backwards (a shorter cookie lifetime) is always written
         await store.touch(id, base - 10 * 60_000)

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import { expectTypeOf } from 'expect-type'
 import type { Request, RequestHandler } from 'express'
-import session, { MemoryStore, toCallbackStore, type SessionStore, type SessionHandler } from '../../src/index.ts'
+import session, { MemoryStore, toCallbackStore, type SessionStore, type SessionHandler, type TouchResult } from '../../src/index.ts'
 import compat from '../../src/compat.ts'
 import { RedisStore } from 'connect-redis'
 import type { createClient } from 'redis'
@@ -65,6 +65,11 @@ export function checks(req: Request, client: ReturnType<typeof createClient>): v
   compat({ secret: 'x', store: redis, resave: false, saveUninitialized: false })
   expectTypeOf(new MemoryStore()).toExtend<SessionStore>()
   expectTypeOf(compat({})).toExtend<RequestHandler>()
+
+  // touch says whether the session was there; a contract store written before it did (resolving nothing) still fits
+  expectTypeOf<TouchResult>().toEqualTypeOf<'ok' | 'gone'>()
+  expectTypeOf(new MemoryStore().touch('id', 0)).toEqualTypeOf<Promise<TouchResult>>()
+  expectTypeOf<{ touch(id: string, expiresAt: number): Promise<void> }>().toExtend<Pick<SessionStore, 'touch'>>()
 
   // EventEmitter-based stores: ours, a subclass of Store, the callback face of a built-in store
   class MyStore extends compat.Store {

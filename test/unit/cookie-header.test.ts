@@ -1,6 +1,73 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { allCookieValues, firstCookieValue, tryDecode } from '../../src/cookie-header.ts'
+import fc from 'fast-check'
+import { allCookieValues, firstCookieValue, hasCaseVariant, tryDecode } from '../../src/cookie-header.ts'
+
+/**
+ * A header that counts the characters the scanner visits through it: each `charCodeAt`, each character
+ * `startsWith` compares, and each character an `indexOf` passes over. A String object, so the code under
+ * test runs unchanged and carries no counter of its own.
+ */
+class CountingHeader extends String {
+  readonly tally: { visits: number }
+  constructor(text: string, tally = { visits: 0 }) {
+    super(text)
+    this.tally = tally
+  }
+
+  override indexOf(search: string, position = 0): number {
+    const found = super.indexOf(search, position)
+    this.tally.visits += (found === -1 ? this.length : found + 1) - Math.min(position, this.length)
+    return found
+  }
+
+  override charCodeAt(index: number): number {
+    this.tally.visits++
+    return super.charCodeAt(index)
+  }
+
+  override startsWith(search: string, position?: number): boolean {
+    this.tally.visits += search.length
+    return super.startsWith(search, position)
+  }
+
+  override toLowerCase(): string {
+    return new CountingHeader(super.toLowerCase(), this.tally) as unknown as string
+  }
+}
+
+function visitsOf(scan: (header: string) => unknown, text: string): number {
+  const header = new CountingHeader(text)
+  scan(header as unknown as string)
+  return header.tally.visits
+}
+
+/** The scanner as it was before it became linear (searching the rest of the header for '=' once per pair): the reference for its answers. */
+function previousValues(header: string, name: string): string[] {
+  const blank = (code: number) => code === 0x20 || code === 0x09
+  const values: string[] = []
+  let index = 0
+  while (index < header.length) {
+    let end = header.indexOf(';', index)
+    if (end === -1) end = header.length
+    const eq = header.indexOf('=', index)
+    if (eq !== -1 && eq < end) {
+      let keyStart = index
+      while (keyStart < eq && blank(header.charCodeAt(keyStart))) keyStart++
+      let keyEnd = eq
+      while (keyEnd > keyStart && blank(header.charCodeAt(keyEnd - 1))) keyEnd--
+      if (keyEnd - keyStart === name.length && header.startsWith(name, keyStart)) {
+        let valueStart = eq + 1
+        while (valueStart < end && blank(header.charCodeAt(valueStart))) valueStart++
+        let valueEnd = end
+        while (valueEnd > valueStart && blank(header.charCodeAt(valueEnd - 1))) valueEnd--
+        values.push(header.slice(valueStart, valueEnd))
+      }
+    }
+    index = end + 1
+  }
+  return values
+}
 
 describe('cookie header', () => {
   describe('allCookieValues', () => {
@@ -34,6 +101,62 @@ describe('cookie header', () => {
     it('finds nothing in an empty or unrelated header', () => {
       assert.deepEqual(allCookieValues('', 'sid'), [])
       assert.deepEqual(allCookieValues('a=1; b=2', 'sid'), [])
+    })
+  })
+
+  describe('work per header', () => {
+    /** Headers of n characters built to make a per-pair search costly, and a normal header for comparison. */
+    const shapes: Record<string, (n: number) => string> = {
+      'only ";"': (n) => ';'.repeat(n),
+      '";" then one "=" at the end': (n) => ';'.repeat(n - 1) + '=',
+      'pairs without "=" before our cookie': (n) => 'a;'.repeat(n / 2 - 4) + 'sid=v1',
+      'only blanks and ";"': (n) => ' \t;'.repeat(n / 4),
+      'names that almost match': (n) => 'sid_=1;'.repeat(n / 8) + 'si',
+      '"=" without ";"': (n) => 'sid=' + '='.repeat(n - 4),
+      'blank names and values': (n) => ' = ;'.repeat(n / 4),
+      'a normal header': (n) => 'cookie_name=some-cookie-value-0123456789; '.repeat(n / 42),
+    }
+    const scans: Record<string, (header: string) => unknown> = {
+      allCookieValues: (header) => allCookieValues(header, 'sid', 64),
+      firstCookieValue: (header) => firstCookieValue(header, 'sid'),
+      'hasCaseVariant (lowered, then scanned)': (header) => hasCaseVariant(header, '__Host-sid'),
+    }
+
+    for (const [scanName, scan] of Object.entries(scans)) {
+      for (const [shape, make] of Object.entries(shapes)) {
+        it(`${scanName}: ${shape} costs a bounded number of visits per character, at 16 Ki and at 32 Ki`, () => {
+          for (const n of [16_384, 32_768]) {
+            const text = make(n)
+            const visits = visitsOf(scan, text)
+            // each character is passed by each search once and trimmed from each side at most once
+            assert.ok(visits <= 6 * text.length + 64, `${visits} visits for ${text.length} characters`)
+          }
+        })
+      }
+    }
+
+    it('120,000 ";" (a 128 KiB header) cost no more visits than a normal header of the same size, within a factor of 2', () => {
+      const pathological = visitsOf((header) => allCookieValues(header, 'sid', 2), ';'.repeat(120_000))
+      const normal = visitsOf((header) => allCookieValues(header, 'sid', 2), shapes['a normal header']!(120_000))
+      assert.ok(pathological <= 2 * normal, `${pathological} visits against ${normal}`)
+    })
+  })
+
+  describe('answers', () => {
+    const piece = fc.constantFrom(';', '=', ' ', '\t', 'sid', 'SID', 'a', '"', '%41', ';;', '==', 's', 'id', '\u00a0')
+    const header = fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(''))
+
+    it('gives the same values as the previous scanner for arbitrary headers (3000 runs)', () => {
+      fc.assert(
+        fc.property(header, fc.constantFrom('sid', 'a', 's', 'id'), (text, name) => {
+          assert.deepEqual(allCookieValues(text, name, Infinity), previousValues(text, name))
+          const first = previousValues(text, name)[0]
+          const unquoted = first !== undefined && first.startsWith('"') && first.endsWith('"') ? first.slice(1, -1) : first
+          assert.equal(firstCookieValue(text, name), text.length < 2 || unquoted === undefined ? undefined : tryDecode(unquoted))
+          assert.equal(hasCaseVariant(text, name), previousValues(text.toLowerCase(), name.toLowerCase()).length > 0)
+        }),
+        { numRuns: 3000, seed: 20_261_124 },
+      )
     })
   })
 
