@@ -11,6 +11,8 @@ import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
 import { debug } from '../debug.ts'
+import { diagnose } from '../diagnostics.ts'
+import { checkSessionCookie } from './misconfiguration.ts'
 
 export type NextFunction = (err?: unknown) => void
 
@@ -496,6 +498,7 @@ export class RequestContext {
     if (maxAge === loaded || (typeof maxAge === 'number' && typeof loaded === 'number' && Math.abs(maxAge - loaded) < 1000)) return
     const meta = this.#meta as SessionMeta
     const value = typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) : null
+    if (value !== null && value > this.engine.policy.absoluteTimeout) diagnose(this.engine, 'TESSERA_MAXAGE_OVER_ABSOLUTE', { maxAge: value, absoluteTimeout: this.engine.policy.absoluteTimeout })
     this.#meta = { ...meta, cookieMaxAge: value }
     this.#loadedMaxAge = maxAge
     this.#metaDirty = true
@@ -651,6 +654,7 @@ export class RequestContext {
     if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, Math.max(0, Math.ceil((expiresAt - now) / 1000)))
     else this.#setCookie(value, undefined, attrs, undefined)
     this.#cookieSent = true
+    checkSessionCookie(this.engine, this.req, this.res, { attrs, secure: this.cookieSecure(attrs) })
     if (this.cookieSecure(attrs) && !this.engine.isSecure(this.req)) {
       this.engine.emit('insecure_transport', () => ({ idHash: this.engine.idHash(id) }))
     }
