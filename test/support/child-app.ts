@@ -1,7 +1,7 @@
 /**
  * An app in a process of its own, for tests about what a process prints (warnings are once per
  * process) and about the commands a person runs: started with `node`, ready once it prints its
- * URL, stopped with SIGTERM. Everything it printed is kept.
+ * URL, stopped with SIGTERM to its process group. Everything it printed is kept.
  */
 import { spawn } from 'node:child_process'
 
@@ -10,7 +10,7 @@ export interface ChildApp {
   url: string
   stdout(): string
   stderr(): string
-  /** SIGTERM, then the exit code (null when the signal ended it). */
+  /** SIGTERM to the process group, then the exit code (null when the signal ended it). */
   stop(): Promise<number | null>
 }
 
@@ -21,9 +21,11 @@ export interface ChildOptions {
   ready?: RegExp
   /** Milliseconds to wait for the ready line. Default 20 000. */
   timeout?: number
+  /** The program, when not this Node (`npm`). */
+  command?: string
 }
 
-/** Runs `node <args>` and resolves once the ready line is printed; rejects if the process exits first. */
+/** Runs `node <args>` (or `command <args>`) and resolves once the ready line is printed; rejects if the process exits first. */
 export async function startChild(args: string[], options: ChildOptions = {}): Promise<ChildApp> {
   const env: Record<string, string | undefined> = { ...process.env }
   // the test runner marks its own children; a child of a test is an ordinary process
@@ -32,7 +34,8 @@ export async function startChild(args: string[], options: ChildOptions = {}): Pr
     if (value === undefined) delete env[name]
     else env[name] = value
   }
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // a process group of its own: stopping it stops what it started too (npm does not pass SIGTERM on to its script)
+  const child = spawn(options.command ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -41,7 +44,7 @@ export async function startChild(args: string[], options: ChildOptions = {}): Pr
   const ready = options.ready ?? /listening (?:on )?(\S+)/
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill()
+      process.kill(-(child.pid as number), 'SIGTERM')
       reject(new Error(`no ready line within ${options.timeout ?? 20_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
     }, options.timeout ?? 20_000)
     const check = () => {
@@ -62,7 +65,11 @@ export async function startChild(args: string[], options: ChildOptions = {}): Pr
     stdout: () => stdout,
     stderr: () => stderr,
     stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      try {
+        process.kill(-(child.pid as number), 'SIGTERM')
+      } catch {
+        // the whole group has exited already
+      }
       return exited
     },
   }
