@@ -18,7 +18,7 @@ const TEXT: { readonly [C in DiagnosticCode]: Text<C> } = {
       forwardedProto === 'https'
         ? proxy === false
           ? 'The request came through a proxy that speaks HTTPS (X-Forwarded-Proto: https), but the option `proxy: false` ignores that header: remove it and tell Express to trust the proxy, app.set(\'trust proxy\', 1).'
-          : "The request came through a proxy that speaks HTTPS (X-Forwarded-Proto: https), but Express does not trust it: app.set('trust proxy', 1) for one proxy in front of the app (or its address), or the session option `proxy: true`."
+          : "The request came through a proxy that speaks HTTPS (X-Forwarded-Proto: https), but Express does not trust it: app.set('trust proxy', 1) for one proxy in front of the app, or the proxy's address ('loopback', a subnet)."
         : "The request is plain HTTP. Serve the app over HTTPS; behind a proxy that terminates TLS, have it send X-Forwarded-Proto and app.set('trust proxy', 1); in local development, cookie: { secure: 'auto' }. (Chrome and Firefox keep Secure cookies from http://localhost, Safari does not.)",
   }),
   TESSERA_CROSS_SITE_NO_COOKIE: ({ origin, reason, sameSite }) => {

@@ -3,6 +3,7 @@
  * `diagnostic` event with its stable code and safe details, on the request where it happens, and
  * only then. (What is printed, once per process, is in diagnostics-output.test.ts.)
  */
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { type SessionOptions } from '../../src/index.ts'
@@ -81,8 +82,10 @@ async function diagnosticsApp(host: Host, options: Options = {}) {
 }
 
 describe('diagnostics', () => {
-  it('has four stable codes, in the order of the README table', () => {
+  it('has four stable codes, each in the README table, in its order', () => {
     assert.deepEqual(DIAGNOSTIC_CODES, ['TESSERA_SECURE_OVER_HTTP', 'TESSERA_CROSS_SITE_NO_COOKIE', 'TESSERA_WRITE_AFTER_RESPONSE', 'TESSERA_MAXAGE_OVER_ABSOLUTE'])
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    assert.deepEqual([...readme.matchAll(/^\| `(TESSERA_[A-Z_]+)` \|/gm)].map((m) => m[1]), DIAGNOSTIC_CODES)
   })
 
   for (const host of HOSTS) {
