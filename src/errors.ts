@@ -32,10 +32,13 @@ export class InvalidOptionError extends TesseraError {
   override readonly code = 'ERR_TESSERA_INVALID_OPTION'
   /** The option at fault, dotted (`cookie.path`). */
   readonly option: string
+  /** For an unknown option, the known name it most likely meant (`saveUninitialized`), if one is close. */
+  readonly suggestion: string | undefined
 
-  constructor(option: string, message: string) {
+  constructor(option: string, message: string, details?: { suggestion?: string | undefined }) {
     super(`${option}: ${message}`)
     this.option = option
+    this.suggestion = details?.suggestion
   }
 }
 

@@ -4,6 +4,7 @@ import type { ManagedSession, SessionData } from './managed-session.ts'
 import type { SessionStore } from './stores/contract.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { fromCallbackStore, toCallbackStore } from './stores/legacy.ts'
+import { migrateStore } from './stores/migrating.ts'
 import { Store } from './compat/store.ts'
 import {
   InvalidOptionError,
@@ -32,6 +33,7 @@ session.Store = Store
 session.readOnly = readOnly
 session.toCallbackStore = toCallbackStore
 session.fromCallbackStore = fromCallbackStore
+session.migrateStore = migrateStore
 session.TesseraError = TesseraError
 session.InvalidOptionError = InvalidOptionError
 session.StoreUnavailableError = StoreUnavailableError
@@ -49,6 +51,7 @@ export {
   readOnly,
   toCallbackStore,
   fromCallbackStore,
+  migrateStore,
   TesseraError,
   InvalidOptionError,
   StoreUnavailableError,
@@ -63,9 +66,10 @@ export type { SessionOptions, SessionHandler, SessionData }
 export type { ManagedSession as Session } from './managed-session.ts'
 export type { LoginOptions } from './engine/context.ts'
 export type { CookieOptions } from './cookie.ts'
-export type { SessionEvents, SessionEventName, RejectReason } from './events.ts'
+export type { SessionEvents, SessionEventName, RejectReason, Diagnostic, DiagnosticCode, DiagnosticDetails } from './events.ts'
 export type { MemoryStoreOptions } from './stores/memory.ts'
 export type { CallbackStoreOptions, CallbackStore } from './stores/legacy.ts'
+export type { MigrateStoreOptions } from './stores/migrating.ts'
 export type {
   SessionStore,
   StoredSession,

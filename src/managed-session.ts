@@ -2,6 +2,7 @@ import type { Cookie } from './cookie.ts'
 import type { LoginOptions, RequestContext } from './engine/context.ts'
 import type { SessionValues } from './stores/contract.ts'
 import { isSafeKey } from './safe-json.ts'
+import { checkWriteAfterResponse } from './engine/misconfiguration.ts'
 
 type Callback = (err?: unknown) => void
 
@@ -75,6 +76,7 @@ export class ManagedSession {
   save(): Promise<void>
   save(callback: Callback): this
   save(callback?: Callback): this | Promise<void> {
+    checkWriteAfterResponse(this.#context.engine, this.#context.res, 'save')
     return settle(this, this.#context.save(), callback) as this | Promise<void>
   }
 
@@ -96,6 +98,7 @@ export class ManagedSession {
   regenerate(): Promise<void>
   regenerate(callback: Callback): this
   regenerate(callback?: Callback): this | Promise<void> {
+    checkWriteAfterResponse(this.#context.engine, this.#context.res, 'regenerate')
     return settle(this, this.#context.regenerate(), callback) as this | Promise<void>
   }
 
@@ -104,6 +107,7 @@ export class ManagedSession {
    * for `listUserSessions`/`revokeUserSessions`, the absolute deadline restarted.
    */
   login(userId: string, options?: LoginOptions): Promise<void> {
+    checkWriteAfterResponse(this.#context.engine, this.#context.res, 'login')
     return this.#context.login(userId, options)
   }
 }

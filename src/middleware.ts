@@ -14,6 +14,7 @@ import { fromCallbackStore } from './stores/legacy.ts'
 import type { Store as CallbackStore } from './compat/store.ts'
 import { isWellFormedId } from './signing.ts'
 import { debug } from './debug.ts'
+import { announceSetup, describeStore } from './startup-line.ts'
 
 function noop(): void {}
 
@@ -127,6 +128,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   const policy = resolvePolicy(options)
   const store = resolveStore(options.store, policy.production)
   const engine = new Engine(policy, store)
+  announceSetup(policy, describeStore(options.store))
   if (!isContractStore(options.store) && options.store !== undefined) {
     const emitter = options.store as unknown as CallbackStore
     engine.lastWriterWins = true

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { isValidCookieDomain, isValidCookieName, isValidCookiePath, type CookieOptions } from './cookie.ts'
 import { InvalidOptionError } from './errors.ts'
+import { COOKIE_OPTION_NAMES, SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
 import type { ExpressSessionStore } from './compat/store.ts'
@@ -164,6 +165,7 @@ function sameSiteOf(value: CookieOptions['sameSite'], option: string): CookieAtt
 /** Resolves and checks cookie attributes (R17); throws `InvalidOptionError` naming the attribute. */
 export function resolveCookie(options: CookieOptions, name: string, production: boolean): CookieAttributes {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('cookie', 'must be an object or a function returning one')
+  rejectUnknownOptions(options, COOKIE_OPTION_NAMES, { cookie: true, topLevel: SESSION_OPTION_NAMES })
   const path = options.path ?? '/'
   if (typeof path !== 'string' || !path.startsWith('/') || !isValidCookiePath(path) || path.length > 1024) {
     throw new InvalidOptionError('cookie.path', 'must start with "/" and hold no control characters or ";" (RFC 6265)')
@@ -222,6 +224,7 @@ function defaultName(production: boolean, cookie: SessionOptions['cookie']): str
 /** Resolves the main entry's options into a frozen policy; every mistake throws `InvalidOptionError`. */
 export function resolvePolicy(options: SessionOptions): Policy {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object with at least a secret')
+  rejectUnknownOptions(options, SESSION_OPTION_NAMES)
   const production = process.env.NODE_ENV === 'production'
   const secrets = resolveSecrets(options.secret, production)
   const name = options.name || options.key || defaultName(production, options.cookie)

@@ -15,6 +15,8 @@ import { toCallbackStore } from '../stores/legacy.ts'
 import { MemoryStore } from './memory-store.ts'
 import type { CompatRequest } from './request.ts'
 import type { ExpressSessionStore, Store } from './store.ts'
+import { COMPAT_OPTION_NAMES, COOKIE_OPTION_NAMES, findUnknownOptions } from '../option-names.ts'
+import { noticeUnknownOptions } from './unknown-options-notice.ts'
 
 /** compat: express-session reads NODE_ENV once, when the module is first loaded. */
 const env = process.env.NODE_ENV
@@ -153,6 +155,10 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
   if (secret && !Array.isArray(secret)) secret = [secret]
   if (!secret) deprecate('req.secret; provide secret option')
   if (env === 'production' && store instanceof MemoryStore) console.warn(MEMORY_WARNING)
+  if (env !== 'production') {
+    const cookieUnknown = typeof cookieOptions === 'object' ? findUnknownOptions(cookieOptions, COOKIE_OPTION_NAMES, { cookie: true, topLevel: COMPAT_OPTION_NAMES }) : []
+    noticeUnknownOptions([...findUnknownOptions(opts, COMPAT_OPTION_NAMES), ...cookieUnknown])
+  }
 
   const resave = resaveSession
   const saveUninitialized = saveUninitializedSession

@@ -57,6 +57,19 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
   res.setHeader('Set-Cookie', Array.isArray(previous) ? [...previous, value] : [String(previous), value])
 }
 
+/** Responses whose `end` was called, while a held `end` still waits for the store. */
+const ending = new WeakSet<ServerResponse>()
+
+/** The app has sent the response: its headers are out, or it called `res.end` (which may still wait for the store). */
+export function isResponseSent(res: ServerResponse): boolean {
+  return res.headersSent || res.writableEnded || ending.has(res)
+}
+
+/** The response lets a credentialed cross-origin request read it (Fetch: the value must be exactly `true`). */
+export function allowsCredentials(res: ServerResponse): boolean {
+  return res.getHeader('Access-Control-Allow-Credentials') === 'true'
+}
+
 /** A store operation run at the end of the response; it calls `done` once, with the error if it failed. */
 export type EndWork = (done: (err?: unknown) => void) => void
 
@@ -90,6 +103,7 @@ export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, 
   res.end = function heldEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
     if (ended) return writeFirst ? res : false
     ended = true
+    ending.add(res)
     const work = decide()
     if (work === undefined) return end.call(res, chunk, encoding, callback)
 

@@ -7,13 +7,14 @@ import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
-import { warnLifetimeCapped } from './lifetime-warning.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import { describeClient } from './client-description.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
 import type { Successor } from './rotate.ts'
 import { debug } from '../debug.ts'
+import { diagnose } from '../diagnostics.ts'
+import { checkSessionCookie } from './misconfiguration.ts'
 
 export type NextFunction = (err?: unknown) => void
 
@@ -501,7 +502,7 @@ export class RequestContext {
     if (maxAge === null) this.#meta = { ...meta, cookieMaxAge: null }
     else if (Number.isFinite(maxAge) && maxAge > 0) this.#meta = { ...meta, cookieMaxAge: Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) }
     else this.#meta = meta
-    if (maxAge !== null && maxAge > this.engine.policy.absoluteTimeout && !this.engine.policy.production) warnLifetimeCapped(this.engine.policy.absoluteTimeout)
+    if (maxAge !== null && maxAge > this.engine.policy.absoluteTimeout) diagnose(this.engine, 'TESSERA_MAXAGE_OVER_ABSOLUTE', { maxAge: Math.floor(maxAge), absoluteTimeout: this.engine.policy.absoluteTimeout })
     this.#loadedMaxAge = maxAge
     this.#metaDirty = true
   }
@@ -677,6 +678,7 @@ export class RequestContext {
     if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, Math.max(0, Math.ceil((expiresAt - now) / 1000)))
     else this.#setCookie(value, undefined, attrs, undefined)
     this.#cookieSent = true
+    checkSessionCookie(this.engine, this.req, this.res, { attrs, secure: this.cookieSecure(attrs) })
     if (this.cookieSecure(attrs) && !this.engine.isSecure(this.req)) {
       this.engine.emit('insecure_transport', () => ({ idHash: this.engine.idHash(id) }))
     }

@@ -23,6 +23,7 @@ describe('public exports', () => {
       'TesseraErrorCodes',
       'default',
       'fromCallbackStore',
+      'migrateStore',
       'readOnly',
       'session',
       'toCallbackStore',

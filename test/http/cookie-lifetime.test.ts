@@ -110,11 +110,11 @@ describe('the cookie lifetime a handler chooses', () => {
   }
 
   describe('a lifetime longer than absoluteTimeout ("remember me for 30 days")', () => {
-    it('ends at absoluteTimeout, warns once per process in development (TESSERA_LIFETIME_CAPPED), never in production', async (t) => {
+    it('ends at absoluteTimeout, warns once per process in development (TESSERA_MAXAGE_OVER_ABSOLUTE), never in production', async (t) => {
       const host = HOSTS[0] as Host
       const warnings: Array<{ message: string; code: unknown }> = []
       t.mock.method(process, 'emitWarning', (message: string, options?: { code?: string }) => void warnings.push({ message, code: options?.code }))
-      const capped = () => warnings.filter((w) => w.code === 'TESSERA_LIFETIME_CAPPED')
+      const capped = () => warnings.filter((w) => w.code === 'TESSERA_MAXAGE_OVER_ABSOLUTE')
 
       const previous = process.env.NODE_ENV
       process.env.NODE_ENV = 'production'

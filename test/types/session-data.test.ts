@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import { expectTypeOf } from 'expect-type'
 import type { Request, RequestHandler } from 'express'
-import session, { MemoryStore, toCallbackStore, type SessionStore, type SessionHandler, type TouchResult } from '../../src/index.ts'
+import session, { MemoryStore, migrateStore, toCallbackStore, type DiagnosticCode, type SessionStore, type SessionHandler, type TouchResult } from '../../src/index.ts'
 import compat from '../../src/compat.ts'
 import { RedisStore } from 'connect-redis'
 import type { createClient } from 'redis'
@@ -83,4 +83,20 @@ export function checks(req: Request, client: ReturnType<typeof createClient>): v
   session({ secret: 'x', store: new compat.MemoryStore() })
   // @ts-expect-error a store needs get, set and destroy
   session({ secret: 'x', store: { get() {} } })
+
+  // moving from an express-session store to a built-in one gives a store of the contract
+  const moving = migrateStore({ from: redis, to: new MemoryStore() })
+  expectTypeOf(moving).toEqualTypeOf<SessionStore>()
+  session({ secret: 'x', store: moving })
+  // @ts-expect-error both stores are required
+  migrateStore({ to: new MemoryStore() })
+
+  // a diagnostic's details are typed by its code
+  handler.on('diagnostic', (diagnostic) => {
+    expectTypeOf(diagnostic.code).toEqualTypeOf<DiagnosticCode>()
+    if (diagnostic.code === 'TESSERA_MAXAGE_OVER_ABSOLUTE') expectTypeOf(diagnostic.details.absoluteTimeout).toBeNumber()
+    if (diagnostic.code === 'TESSERA_CROSS_SITE_NO_COOKIE') expectTypeOf(diagnostic.details.reason).toEqualTypeOf<'same_site' | 'cors_credentials' | 'not_returned'>()
+  })
+  // @ts-expect-error an unknown option does not compile either
+  session({ secret: 'x', saveUnitialized: true })
 }
