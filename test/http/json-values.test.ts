@@ -1,27 +1,33 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, peek, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { MAX_DEPTH } from '../../src/engine/dirty.ts'
+import { LATE_STYLE, RESPONSE_STYLES, UNSTORABLE, nestedArray } from '../support/unstorable.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, idOf, peek, recordEvents, request, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
+const FILE = import.meta.filename
+
 async function valuesApp(host: Host) {
   const spy = spyOn()
+  const middleware = session({ secret: SECRET, store: spy.store })
+  const events = recordEvents(middleware, ['malformed_data', 'store_error'])
   const server = await serve(host, (app) => {
-    app.use(session({ secret: SECRET, store: spy.store }))
+    app.use(middleware)
     app.get('/login', (req: Req, res: Res) => {
       req.session.user = 'ann'
       res.send('in')
     })
-    app.get('/cycle', (req: Req, res: Res) => {
-      const node: any = { name: 'a' }
-      node.self = node
-      req.session.node = node
-      res.send('ok')
+    app.get('/spoil/:kind/:style', (req: Req, res: Res) => {
+      const kind = UNSTORABLE[req.params.kind] as (typeof UNSTORABLE)[string]
+      const spoil = () => void (req.session[kind.key] = kind.value())
+      if (req.params.style === 'late') LATE_STYLE(res, spoil)
+      else (RESPONSE_STYLES[req.params.style] as (typeof RESPONSE_STYLES)[string])(res, spoil, FILE)
     })
-    app.get('/bigint', (req: Req, res: Res) => {
-      req.session.big = 10n
-      res.json({ ok: true })
+    app.get('/deep/:depth', (req: Req, res: Res) => {
+      req.session.deep = nestedArray(Number(req.params.depth))
+      res.send('ok')
     })
     app.get('/date', (req: Req, res: Res) => {
       req.session.at = new Date(Date.UTC(2030, 0, 1))
@@ -29,35 +35,67 @@ async function valuesApp(host: Host) {
     })
     app.get('/me', (req: Req, res: Res) => res.json({ ...req.session, cookie: undefined }))
   })
-  return { server, spy }
+  return { server, spy, events }
 }
 
-describe('session values', () => {
+const path = (kind: string, style: string) => `/spoil/${encodeURIComponent(kind)}/${encodeURIComponent(style)}`
+
+describe('session values no store can hold', () => {
   for (const host of HOSTS) {
     describe(host.name, () => {
-      for (const [what, path] of [
-        ['a cycle', '/cycle'],
-        ['a BigInt', '/bigint'],
-      ]) {
-        describe(`when a handler stores ${what} (JSON cannot hold it)`, () => {
-          it('fails the request with the TypeError instead of leaving it hanging, and writes nothing', async () => {
-            const { server, spy } = await valuesApp(host)
-            const reply = await server.request(path, { timeout: 2000 })
-            assert.equal(reply.status, 500)
-            assert.deepEqual(reply.cookies, [])
-            assert.ok(server.errors[0] instanceof TypeError)
-            assert.equal(spy.count(), 0)
-          })
+      for (const kind of Object.keys(UNSTORABLE)) {
+        describe(`when a handler stores ${kind}`, () => {
+          for (const style of Object.keys(RESPONSE_STYLES)) {
+            it(`${style}: the request fails with ERR_TESSERA_SESSION_DATA through the error handler, with no cookie, nothing written and malformed_data raised`, async () => {
+              const { server, spy, events } = await valuesApp(host)
+              const reply = await server.request(path(kind, style), { timeout: 5000 })
+              assert.equal(reply.status, 500)
+              assert.deepEqual(reply.cookies, [])
+              assert.deepEqual(
+                server.errors.map((err) => err.code),
+                ['ERR_TESSERA_SESSION_DATA'],
+              )
+              assert.equal(spy.count(), 0)
+              assert.equal(events.malformed_data.length, 1)
+              assert.equal(events.malformed_data[0].error.code, 'ERR_TESSERA_SESSION_DATA')
+              assert.equal(typeof events.malformed_data[0].idHash, 'string')
+              assert.equal(events.store_error.length, 0)
+            })
+          }
 
           it('leaves a stored session as it was', async () => {
             const { server, spy } = await valuesApp(host)
             const login = await server.request('/login')
-            const reply = await server.request(path, { cookie: cookiePair(login), timeout: 2000 })
+            spy.reset()
+            const reply = await server.request(path(kind, 'send'), { cookie: cookiePair(login), timeout: 5000 })
             assert.equal(reply.status, 500)
+            assert.equal(spy.count('update'), 0)
             assert.deepEqual({ ...(await peek(spy.store, idOf(login)))?.data }, { user: 'ann' })
+          })
+
+          it('when the headers are already out: the response is cut short, nothing is written, malformed_data is raised', async () => {
+            const { server, spy, events } = await valuesApp(host)
+            const login = await server.request('/login')
+            spy.reset()
+            await assert.rejects(server.request(path(kind, 'late'), { cookie: cookiePair(login), timeout: 5000 }))
+            assert.equal(server.errors[0]?.code, 'ERR_TESSERA_SESSION_DATA')
+            assert.equal(spy.count('update'), 0)
+            assert.deepEqual({ ...(await peek(spy.store, idOf(login)))?.data }, { user: 'ann' })
+            assert.equal(events.malformed_data.length, 1)
+            assert.equal(events.store_error.length, 0)
           })
         })
       }
+
+      describe(`when a handler stores a value nested ${MAX_DEPTH} levels deep (the limit)`, () => {
+        it('stores it, and reads it back', async () => {
+          const { server } = await valuesApp(host)
+          const reply = await server.request(`/deep/${MAX_DEPTH}`)
+          assert.equal(reply.status, 200)
+          const me = await server.request('/me', { cookie: cookiePair(reply) })
+          assert.equal(me.body, JSON.stringify({ deep: nestedArray(MAX_DEPTH) }))
+        })
+      })
 
       describe('when a handler stores a Date', () => {
         it('stores it as JSON does: an ISO string', async () => {
@@ -69,4 +107,12 @@ describe('session values', () => {
       })
     })
   }
+})
+
+describe('a request with unstorable data, then a normal one on the same server', () => {
+  it('serves the normal one', async () => {
+    const { server } = await valuesApp(HOSTS[0] as Host)
+    assert.equal((await server.request(path('a cycle', 'write and end on a later tick'), { timeout: 5000 })).status, 500)
+    assert.equal((await request(server.url + '/login')).status, 200)
+  })
 })
