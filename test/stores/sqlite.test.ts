@@ -92,9 +92,9 @@ describe('SqliteStore', () => {
     assert.deepEqual({ ...(await store.get(id))?.data }, set)
     assert.equal(await store.update(id, { set: {}, unset: keys, whole: {} }, Date.now() + 60_000), 'ok')
     assert.deepEqual({ ...(await store.get(id))?.data }, {})
-    // SQLite cannot address a key with U+0000: refused with a typed error, nothing written
+    // SQLite cannot address a key with U+0000: refused as data (not a store failure), nothing written
     await assert.rejects(store.update(id, { set: { 'a\u0000': 1 }, unset: [], whole: {} }, Date.now() + 60_000), {
-      code: 'ERR_TESSERA_INVALID_SESSION_STATE',
+      code: 'ERR_TESSERA_SESSION_DATA',
     })
     assert.deepEqual({ ...(await store.get(id))?.data }, {})
     await store.close()
