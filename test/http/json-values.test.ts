@@ -3,18 +3,27 @@ import assert from 'node:assert/strict'
 import session from '../../src/index.ts'
 import { MAX_DEPTH } from '../../src/engine/dirty.ts'
 import { LATE_STYLE, RESPONSE_STYLES, UNSTORABLE, nestedArray } from '../support/unstorable.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, idOf, peek, recordEvents, request, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, recordEvents, request, serve, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
 const FILE = import.meta.filename
+/** User ids PostgreSQL's text cannot hold (and Redis would store another one for). */
+const UNSTORABLE_USERS = ['a\u0000b', 'a\ud800']
 
-async function valuesApp(host: Host) {
+async function valuesApp(host: Host, options: { errorHandler?: boolean } = {}) {
   const spy = spyOn()
   const middleware = session({ secret: SECRET, store: spy.store })
   const events = recordEvents(middleware, ['malformed_data', 'store_error'])
   const server = await serve(host, (app) => {
     app.use(middleware)
+    app.get(
+      '/login-as/:user',
+      handle(async (req, res) => {
+        await req.session.login(UNSTORABLE_USERS[Number(req.params.user)])
+        res.send('in')
+      }),
+    )
     app.get('/login', (req: Req, res: Res) => {
       req.session.user = 'ann'
       res.send('in')
@@ -34,6 +43,7 @@ async function valuesApp(host: Host) {
       res.send('ok')
     })
     app.get('/me', (req: Req, res: Res) => res.json({ ...req.session, cookie: undefined }))
+    if (options.errorHandler) app.use((err: any, _req: Req, res: Res, _next: unknown) => res.status(err.status ?? 500).json({ code: err.code }))
   })
   return { server, spy, events }
 }
@@ -86,6 +96,30 @@ describe('session values no store can hold', () => {
           })
         })
       }
+
+      describe("with the app's own error handler", () => {
+        for (const style of Object.keys(RESPONSE_STYLES)) {
+          it(`${style}: the app's error handler answers`, async () => {
+            const { server, spy } = await valuesApp(host, { errorHandler: true })
+            const reply = await server.request(path('a cycle', style), { timeout: 5000 })
+            assert.equal(reply.status, 500)
+            assert.deepEqual(JSON.parse(reply.body), { code: 'ERR_TESSERA_SESSION_DATA' })
+            assert.equal(spy.count(), 0)
+          })
+        }
+      })
+
+      describe('when login() is given a user id with U+0000 or a lone surrogate', () => {
+        for (const [index, user] of UNSTORABLE_USERS.entries()) {
+          it(`refuses it with ERR_TESSERA_SESSION_DATA and writes nothing (${JSON.stringify(user)})`, async () => {
+            const { server, spy } = await valuesApp(host)
+            const reply = await server.request(`/login-as/${index}`)
+            assert.equal(reply.status, 500)
+            assert.equal(server.errors[0]?.code, 'ERR_TESSERA_SESSION_DATA')
+            assert.equal(spy.count(), 0)
+          })
+        }
+      })
 
       describe(`when a handler stores a value nested ${MAX_DEPTH} levels deep (the limit)`, () => {
         it('stores it, and reads it back', async () => {
