@@ -176,8 +176,8 @@ export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, 
 type Guarded = (...args: unknown[]) => unknown
 
 /** Calls `done` once the request is read to its end (or gone), reading what is left, as Express's error handler does before it answers. */
-function afterRequest(req: IncomingMessage, done: () => void): void {
-  if (req.readableEnded || req.destroyed) {
+function afterRequest(req: IncomingMessage | undefined, done: () => void): void {
+  if (req === undefined || req.readableEnded || req.destroyed) {
     done()
     return
   }
@@ -193,7 +193,8 @@ function afterRequest(req: IncomingMessage, done: () => void): void {
  * until the event loop has turned and the request has been read. Then `fail(err)` hands the error to
  * Express: an error handler of the app answers within that call; Express's own answers on the next
  * turn, after the app's calls are let through again (the request read, it answers at once). Once the
- * answer is complete, the app's writes are dropped: Node raises a write after the end as an uncaught 'error'.
+ * answer is complete, the app's writes are dropped: Node emits a write after the end as an 'error'
+ * event, an uncaught exception where nobody listens.
  */
 export function guardFirstWrite(res: ServerResponse, check: () => unknown, fail: (err: unknown) => void): void {
   const writeHead = res.writeHead as unknown as Guarded
@@ -201,13 +202,6 @@ export function guardFirstWrite(res: ServerResponse, check: () => unknown, fail:
   const end = res.end as unknown as Guarded
   const flushHeaders = res.flushHeaders as unknown as Guarded
   let state: 'open' | 'checked' | 'diverted' | 'failed' = 'open'
-  const release = (err: unknown): void => {
-    // queued before Express queues its own error handler, so it runs just before it
-    setImmediate(() => (state = 'failed'))
-    state = 'failed'
-    fail(err)
-    if (!res.headersSent) state = 'diverted'
-  }
   /** The call must write nothing: the response is diverted, or the error's answer is complete. */
   const dropped = (): boolean => {
     if (state === 'failed') return res.writableEnded
@@ -216,7 +210,13 @@ export function guardFirstWrite(res: ServerResponse, check: () => unknown, fail:
     const err = check()
     if (err === undefined) return false
     state = 'diverted'
-    setImmediate(afterRequest, res.req, () => release(err))
+    setImmediate(afterRequest, res.req, () => {
+      // queued before Express queues its own error handler, so it runs just before that one answers
+      setImmediate(() => (state = 'failed'))
+      state = 'failed'
+      fail(err)
+      if (!res.headersSent) state = 'diverted'
+    })
     return true
   }
   res.writeHead = function guardedWriteHead(this: ServerResponse, ...args: unknown[]) {

@@ -398,7 +398,7 @@ export class RequestContext {
   /**
    * The app starts its response with `write`, `writeHead` or `flushHeaders`: a write the end of the
    * response would refuse (data no store can hold, too large) fails the request now, while its
-   * headers can still become an error response.
+   * headers can still become an error response; from then on nothing is written or set.
    */
   #refuseBeforeHeaders(): unknown {
     const session = this.#session
