@@ -143,6 +143,36 @@ describe('session values no store can hold', () => {
   }
 })
 
+describe('when something the header-time decision runs throws (an event listener of the app)', () => {
+  for (const host of HOSTS) {
+    it(`${host.name}: nothing escapes res.write; the error reaches the error handler, nothing is written`, async () => {
+      const spy = spyOn()
+      const middleware = session({ secret: SECRET, store: spy.store, cookie: { secure: true } })
+      middleware.on('insecure_transport', () => {
+        throw new Error('listener failed')
+      })
+      const server = await serve(host, (app) => {
+        app.use(middleware)
+        app.get('/', (req: Req, res: Res) => {
+          req.session.user = 'ann'
+          setImmediate(() => {
+            res.write('a')
+            res.end()
+          })
+        })
+      })
+      // the headers were on their way: the response completes, or Express cuts it once the error reaches it
+      await server.request('/', { timeout: 5000 }).catch(() => undefined)
+      for (let i = 0; i < 50 && server.errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.deepEqual(
+        server.errors.map((err) => err.message),
+        ['listener failed'],
+      )
+      assert.equal(spy.count(), 0)
+    })
+  }
+})
+
 describe('a request with unstorable data, then a normal one on the same server', () => {
   it('serves the normal one', async () => {
     const { server } = await valuesApp(HOSTS[0] as Host)
