@@ -36,11 +36,13 @@ export function isSafeKey(key: string): boolean {
  * cannot hold (a cycle, a BigInt, a getter or `toJSON` that throws, nesting deeper than the stack
  * allows) is a SessionDataError: one request's data, never a failure of the store or of the process.
  */
-export function stringifyJson(value: unknown, what: string): string | undefined {
+export function stringifyJson(value: unknown, key: string | undefined, store = ''): string | undefined {
   try {
     return JSON.stringify(value)
   } catch (err) {
-    throw new SessionDataError(`${what} cannot be stored as JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    // the message is built only here: this runs for every key of every write
+    const what = key === undefined ? 'the session' : `session key ${JSON.stringify(key)}`
+    throw new SessionDataError(`${store}${what} cannot be stored as JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
 }
 

@@ -58,7 +58,7 @@ export function diffSession(session: Record<string, unknown>, baseline: Readonly
   for (const key of Object.keys(session)) {
     // `cookie` is the cookie's, never stored as data
     if (key === 'cookie') continue
-    const json = stringifyJson(session[key], `session key ${JSON.stringify(key)}`)
+    const json = stringifyJson(session[key], key)
     if (json === undefined) continue
     current.set(key, json)
     bytes += key.length + json.length + 4

@@ -25,9 +25,10 @@ export function checkKey(store: string, key: string): void {
 export function encodeValues(store: string, values: SessionValues): { texts: Record<string, string>; dropped: string[] } {
   const texts: Record<string, string> = Object.create(null)
   const dropped: string[] = []
+  const prefix = `${store}: `
   for (const key of Object.keys(values)) {
     checkKey(store, key)
-    const json = stringifyJson(values[key], `${store}: session key ${JSON.stringify(key)}`)
+    const json = stringifyJson(values[key], key, prefix)
     if (json === undefined) dropped.push(key)
     else texts[key] = json
   }

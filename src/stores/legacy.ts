@@ -83,7 +83,7 @@ export function installCallbackFace(face: Store, store: SessionStore, options: C
     // what JSON cannot hold is the callback's error, not a throw into the middleware's end-of-response hook
     let data: SessionValues & StoredSessionData
     try {
-      data = parseJson(stringifyJson(session, 'session') as string) as SessionValues & StoredSessionData
+      data = parseJson(stringifyJson(session, undefined) as string) as SessionValues & StoredSessionData
     } catch (err) {
       process.nextTick(() => callback?.(err))
       return

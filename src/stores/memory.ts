@@ -48,7 +48,7 @@ function encodeFields(values: SessionValues): Array<[string, string | undefined]
   const encoded: Array<[string, string | undefined]> = []
   for (const key of Object.keys(values)) {
     // a top-level __proto__ key would become the prototype of any plain object the data is later copied into
-    if (isSafeKey(key)) encoded.push([key, stringifyJson(values[key], `memory: session key ${JSON.stringify(key)}`)])
+    if (isSafeKey(key)) encoded.push([key, stringifyJson(values[key], key, 'memory: ')])
   }
   return encoded
 }

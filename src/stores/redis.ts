@@ -389,7 +389,7 @@ function encodeData(values: SessionValues, pairs: string[], deleted: string[]): 
   for (const key of Object.keys(values)) {
     // a lone surrogate has no UTF-8 form (the client would store U+FFFD, another key); U+0000 is refused as by every store
     if (!isStorableText(key)) throw new SessionDataError('redis: a session key must not contain U+0000 or a lone surrogate')
-    const json = stringifyJson(values[key], `redis: session key ${JSON.stringify(key)}`)
+    const json = stringifyJson(values[key], key, 'redis: ')
     // compat: JSON drops undefined and functions, so such a key is not stored at all
     if (json === undefined) deleted.push(`d:${key}`)
     else pairs.push(`d:${key}`, json)
