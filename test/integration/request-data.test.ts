@@ -55,7 +55,7 @@ async function dataApp(host: Host, store: SessionStore) {
       req.session.user = 'ann'
       res.send('in')
     })
-    // the report's handler: request data kept in the session
+    // request data kept in the session, as in the reported case
     app.get('/q', (req: Req, res: Res) => {
       req.session.q = req.query.q
       res.send('ok')
