@@ -81,8 +81,11 @@ export class InvalidSessionStateError extends TesseraError {
 }
 
 /**
- * A store found a record it cannot read (corrupt JSON, wrong shape). The engine treats the session
- * as missing and raises a `malformed_data` event; it never reaches the application.
+ * Session data no store can hold or read: one request's or one record's data, never a failure of the
+ * store (it does not count towards the circuit breaker). Written data JSON cannot hold, nested too
+ * deeply, or under a key stores cannot hold is refused before any store call; the request fails with
+ * this error and `malformed_data` is raised. A record a store cannot read (corrupt JSON, wrong shape)
+ * makes the engine treat the session as missing and raise `malformed_data`; that one never reaches the application.
  */
 export class SessionDataError extends TesseraError {
   override readonly code = 'ERR_TESSERA_SESSION_DATA'

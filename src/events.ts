@@ -22,7 +22,7 @@ export interface SessionEvents {
   store_error: { operation: string; error: Error }
   /** A Secure cookie was set on a request not known to be HTTPS (check `trust proxy`). */
   insecure_transport: { idHash: string }
-  /** Stored data could not be read; treated as no session. */
+  /** Stored data could not be read (treated as no session), or session data no store can hold was refused (nothing written). */
   malformed_data: { idHash: string; error: Error }
   /** The client binding (R26) did not match. */
   binding_mismatch: { idHash: string; action: 'log' | 'destroy' }

@@ -217,33 +217,44 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
     let originalId: string | undefined
     let savedHash: string | undefined
     let touched = false
+    /** The header-time hook could not serialize the session: it is not saved either. */
+    let unserializable = false
 
     req.sessionStore = store
     const cookieId = (req.sessionID = getCookie(req, name, secrets, verified) as string)
 
     onHeaders(res, function setSessionCookie() {
-      if (!req.session) {
-        debug('no session')
-        return
-      }
-      if (!shouldSetCookie()) return
-      if (req.session.cookie.secure && !isSecureRequest(req, trustProxy)) {
-        debug('not secured')
-        return
-      }
-      if (!touched) {
-        req.session.touch()
-        touched = true
-      }
       try {
-        const signed = 's:' + signLegacy(req.sessionID, secrets[0] as Secret)
-        appendSetCookie(res, serializeCookie(name, signed, req.session.cookie.data))
+        if (!req.session) {
+          debug('no session')
+          return
+        }
+        if (!shouldSetCookie()) return
+        if (req.session.cookie.secure && !isSecureRequest(req, trustProxy)) {
+          debug('not secured')
+          return
+        }
+        if (!touched) {
+          req.session.touch()
+          touched = true
+        }
+        try {
+          const signed = 's:' + signLegacy(req.sessionID, secrets[0] as Secret)
+          appendSetCookie(res, serializeCookie(name, signed, req.session.cookie.data))
+        } catch (err) {
+          setImmediate(next, err)
+        }
       } catch (err) {
+        // express-session throws a session JSON cannot hold (a cycle, a BigInt, too deep) out of whatever
+        // wrote the headers, uncaught from a timer or a stream: here it goes to next() as a cookie error does
+        unserializable = true
         setImmediate(next, err)
       }
     })
 
-    holdEnd(res, function commitSession(): EndWork | undefined {
+    holdEnd(res, commitSession, { onError: (err) => setImmediate(next, err) })
+
+    function commitSession(): EndWork | undefined {
       if (shouldDestroy()) {
         debug('destroying')
         return (done) =>
@@ -257,6 +268,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
         debug('no session')
         return undefined
       }
+      if (unserializable) return undefined
       if (!touched) {
         req.session.touch()
         touched = true
@@ -281,7 +293,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
           })
       }
       return undefined
-    })
+    }
 
     function generate(): void {
       store.generate(req)

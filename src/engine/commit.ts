@@ -1,4 +1,5 @@
-import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { finished } from 'node:stream'
 
 /**
  * The only module that touches `res`. Two hooks, both through public APIs:
@@ -7,6 +8,10 @@ import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'no
  *   express-session, including the CVE-2025-7339 fix for array headers).
  * - `holdEnd`: when the listener says a store write is due, `res.end` writes all but the last byte,
  *   waits for the store, then finishes; the client never sees a complete response before the session is stored.
+ * - `guardFirstWrite` (main entry): a response the app starts with `write` or `writeHead` can still
+ *   fail before its first byte.
+ * Nothing these hooks run may throw out of `writeHead`, `write` or `end`: the caller is often a timer
+ * or a stream, where a throw is an uncaught exception that ends the process.
  */
 
 type WriteHead = ServerResponse['writeHead']
@@ -80,8 +85,23 @@ export interface HoldEndOptions {
    * the store answered. `res.end` then returns `res`, as Node's does.
    */
   writeFirst?: boolean
-  /** Called (after `res.end` is restored) when the work failed. */
+  /** Called (after `res.end` is restored) when the work failed, or `decide` or the work threw. */
   onError?: (err: unknown) => void
+}
+
+/** Runs `work`; a synchronous throw is its failure, unless it had called `done` already. */
+function runWork(work: EndWork, done: (err?: unknown) => void): void {
+  let called = false
+  const once = (err?: unknown): void => {
+    if (called) return
+    called = true
+    done(err)
+  }
+  try {
+    work(once)
+  } catch (err) {
+    once(err ?? new TypeError('the end-of-response work threw without an error'))
+  }
 }
 
 type End = (...args: unknown[]) => unknown
@@ -104,11 +124,18 @@ export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, 
     if (ended) return writeFirst ? res : false
     ended = true
     ending.add(res)
-    const work = decide()
+    let work: EndWork | undefined
+    try {
+      work = decide()
+    } catch (err) {
+      res.end = end as ServerResponse['end']
+      onError?.(err)
+      return writeFirst ? res : false
+    }
     if (work === undefined) return end.call(res, chunk, encoding, callback)
 
     if (writeFirst && !res.headersSent) {
-      work((err) => {
+      runWork(work, (err) => {
         if (err !== undefined) {
           res.end = end as ServerResponse['end']
           onError?.(err)
@@ -122,7 +149,7 @@ export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, 
     // `pending`: the chunk, or its held-back last byte, has not been written yet
     let pending = true
     let result: unknown
-    work((err) => {
+    runWork(work, (err) => {
       if (err !== undefined) {
         // the headers are out: the response cannot become an error any more; the error goes to
         // Express, which ends the connection rather than let a half-committed response look complete
@@ -158,4 +185,67 @@ export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, 
     const wrote = write.call(res, chunk, encoding)
     return writeFirst ? res : wrote
   } as unknown as ServerResponse['end']
+}
+
+type Guarded = (...args: unknown[]) => unknown
+
+/** Calls `done` once the request is read to its end (or gone), reading what is left, as Express's error handler does before it answers. */
+function afterRequest(req: IncomingMessage | undefined, done: () => void): void {
+  if (req === undefined || req.readableEnded || req.destroyed) {
+    done()
+    return
+  }
+  finished(req, () => done())
+  req.resume()
+}
+
+/**
+ * Main entry: `check` runs once, before the first byte of a response the app starts with `write`,
+ * `writeHead` or `flushHeaders` (one started with `end` is `holdEnd`'s, whose work runs before
+ * anything is written). When it returns an error, nothing of the app's response is written: that
+ * call and the app's later ones do nothing (a write reports backpressure, so a piped stream pauses),
+ * until the event loop has turned and the request has been read. Then `fail(err)` hands the error to
+ * Express: an error handler of the app answers within that call; Express's own answers on the next
+ * turn, after the app's calls are let through again (the request read, it answers at once). Once the
+ * answer is complete, the app's writes are dropped: Node emits a write after the end as an 'error'
+ * event, an uncaught exception where nobody listens.
+ */
+export function guardFirstWrite(res: ServerResponse, check: () => unknown, fail: (err: unknown) => void): void {
+  const writeHead = res.writeHead as unknown as Guarded
+  const write = res.write as unknown as Guarded
+  const end = res.end as unknown as Guarded
+  const flushHeaders = res.flushHeaders as unknown as Guarded
+  let state: 'open' | 'checked' | 'diverted' | 'failed' = 'open'
+  /** The call must write nothing: the response is diverted, or the error's answer is complete. */
+  const dropped = (): boolean => {
+    if (state === 'failed') return res.writableEnded
+    if (state !== 'open' || res.headersSent) return state === 'diverted'
+    state = 'checked'
+    const err = check()
+    if (err === undefined) return false
+    state = 'diverted'
+    setImmediate(afterRequest, res.req, () => {
+      // queued before Express queues its own error handler, so it runs just before that one answers
+      setImmediate(() => (state = 'failed'))
+      state = 'failed'
+      fail(err)
+      if (!res.headersSent) state = 'diverted'
+    })
+    return true
+  }
+  res.writeHead = function guardedWriteHead(this: ServerResponse, ...args: unknown[]) {
+    return dropped() || (state === 'failed' && this.headersSent) ? this : writeHead.apply(this, args)
+  } as ServerResponse['writeHead']
+  res.write = function guardedWrite(this: ServerResponse, ...args: unknown[]) {
+    return dropped() ? false : write.apply(this, args)
+  } as ServerResponse['write']
+  res.flushHeaders = function guardedFlushHeaders(this: ServerResponse) {
+    if (!dropped()) flushHeaders.call(this)
+  }
+  res.end = function guardedEnd(this: ServerResponse, ...args: unknown[]) {
+    if (state === 'diverted' || (state === 'failed' && this.writableEnded)) return this
+    // the headers `end` sends are decided by holdEnd's work
+    if (state === 'open') state = 'checked'
+    return end.apply(this, args)
+  } as ServerResponse['end']
 }

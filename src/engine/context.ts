@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Cookie, serializeCookie } from '../cookie.ts'
-import { InvalidOptionError, InvalidSessionStateError, SessionGoneError, SessionTooLargeError } from '../errors.ts'
+import { InvalidOptionError, InvalidSessionStateError, SessionDataError, SessionGoneError } from '../errors.ts'
 import { generateId, userTag } from '../id.ts'
 import type { CookieAttributes } from '../options.ts'
 import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import { ManagedSession } from '../managed-session.ts'
-import { appendSetCookie, holdEnd, onHeaders, type EndWork } from './commit.ts'
+import { isStorableText } from '../safe-json.ts'
+import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import { describeClient } from './client-description.ts'
+import { baselineOf, diffSession, hasChanges, type SessionDiff } from './dirty.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
 import type { Successor } from './rotate.ts'
@@ -234,13 +236,7 @@ export class RequestContext {
 
   #snapshot(): void {
     const session = this.#session
-    this.#baseline = new Map()
-    if (!session) return
-    for (const key of Object.keys(session)) {
-      if (key === 'cookie') continue
-      const json = JSON.stringify(session[key])
-      if (json !== undefined) this.#baseline.set(key, json)
-    }
+    this.#baseline = session ? baselineOf(session) : new Map()
   }
 
   /** The expiry a write or slide made now gives: the idle window from now, never past the absolute deadline. */
@@ -263,7 +259,12 @@ export class RequestContext {
     this.#requireSession('save')
     // a read-only request (the option, a retired id in its renewal grace, a failed read served anonymously) never writes
     if (this.readOnly) return
-    await this.#afterWrites(() => this.#pendingWrite())
+    try {
+      await this.#afterWrites(() => this.#pendingWrite())
+    } catch (err) {
+      if (err instanceof SessionDataError) this.#noteUnstorable(err)
+      throw err
+    }
   }
 
   /**
@@ -328,6 +329,7 @@ export class RequestContext {
   /** Regenerates, carries `keep` keys over, records the user and restarts the absolute deadline. */
   async login(userId: string, options: LoginOptions = {}): Promise<void> {
     if (typeof userId !== 'string' || userId.length === 0) throw new InvalidSessionStateError('login needs a non-empty user id string')
+    if (!isStorableText(userId)) throw new SessionDataError('a user id must not contain U+0000 or a lone surrogate')
     await this.#rotate('login', options.keep ?? [], userId)
   }
 
@@ -376,15 +378,54 @@ export class RequestContext {
   #hook(): void {
     if (this.#hooked) return
     this.#hooked = true
-    onHeaders(this.res, () => this.#onHeaders())
+    onHeaders(this.res, () => this.#onHeadersGuarded())
     holdEnd(this.res, () => this.#onEnd(), { writeFirst: true, onError: (err) => this.#fail(err) })
+    guardFirstWrite(this.res, () => this.#refuseBeforeHeaders(), (err) => this.#fail(err))
   }
 
   /** Fails the request closed: no Set-Cookie, no new id, the error to Express (503 for store errors). */
   #fail(err: unknown): void {
     this.#failed = true
-    // a store failure already raised its store_error event (Engine.call)
+    // a store failure already raised its store_error event (Engine.call); data no store can hold raises malformed_data
+    if (err instanceof SessionDataError) this.#noteUnstorable(err)
     this.next(err)
+  }
+
+  /** `malformed_data` for a write refused because of the session's data: one request's problem, not the store's. */
+  #noteUnstorable(err: SessionDataError): void {
+    const id = this.#id
+    if (id !== undefined) this.engine.emit('malformed_data', () => ({ idHash: this.engine.idHash(id), error: err }))
+  }
+
+  /**
+   * The app starts its response with `write`, `writeHead` or `flushHeaders`: a write the end of the
+   * response would refuse (data no store can hold, too large) fails the request now, while its
+   * headers can still become an error response; from then on nothing is written or set.
+   */
+  #refuseBeforeHeaders(): unknown {
+    const session = this.#session
+    if (!session || this.#failed || this.#gone || this.readOnly) return undefined
+    try {
+      diffSession(session, this.#baseline, this.engine.policy.maxSessionBytes)
+    } catch (err) {
+      this.#failed = true
+      return err
+    }
+    return undefined
+  }
+
+  /**
+   * The header-time decision runs inside `writeHead`, where a throw would reach whoever wrote the
+   * response (a timer, a stream: an uncaught exception). Whatever it meets fails the session instead:
+   * no more writes, and the error to Express once the headers are out.
+   */
+  #onHeadersGuarded(): void {
+    try {
+      this.#onHeaders()
+    } catch (err) {
+      this.#failed = true
+      setImmediate(this.#fail.bind(this), err)
+    }
   }
 
   /** What the end of the response must write, or undefined. */
@@ -445,38 +486,15 @@ export class RequestContext {
     }
     if (session === null) return undefined
 
-    const set: SessionValues = Object.create(null)
-    const unset: string[] = []
-    let bytes = 0
-    let changed = false
-    const current = new Map<string, string>()
-    for (const key of Object.keys(session)) {
-      if (key === 'cookie') continue
-      const json = JSON.stringify(session[key])
-      if (json === undefined) continue
-      current.set(key, json)
-      bytes += key.length + json.length + 4
-      if (this.#baseline.get(key) !== json) {
-        set[key] = JSON.parse(json) as unknown
-        changed = true
-      }
+    let diff: SessionDiff
+    try {
+      diff = diffSession(session, this.#baseline, policy.maxSessionBytes)
+    } catch (err) {
+      // data no store can hold, or too much of it: refused before any store call, never thrown from a response hook
+      return () => Promise.reject(err)
     }
-    for (const key of this.#baseline.keys()) {
-      if (!current.has(key)) {
-        unset.push(key)
-        changed = true
-      }
-    }
+    const { set, unset, current, changed } = diff
     this.#noteCookieLifetime(session)
-    // the count so far is in UTF-16 units; a character takes up to 3 bytes in UTF-8: exact bytes when it could matter
-    if (bytes * 3 > policy.maxSessionBytes) {
-      bytes = 0
-      for (const [key, json] of current) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
-    }
-    if (bytes > policy.maxSessionBytes) {
-      const error = new SessionTooLargeError(bytes, policy.maxSessionBytes)
-      return () => Promise.reject(error)
-    }
     if (!this.#stored) {
       // a signed-in session is worth storing even before it holds data: the user id is its content
       if (!changed && !this.#userId && !policy.saveUninitialized) return undefined
@@ -655,13 +673,7 @@ export class RequestContext {
     if (this.readOnly) return false
     if (this.engine.policy.saveUninitialized || this.#userId) return true
     const session = this.#session
-    if (!session) return false
-    for (const key of Object.keys(session)) {
-      if (key === 'cookie') continue
-      const json = JSON.stringify(session[key])
-      if (json !== undefined && json !== this.#baseline.get(key)) return true
-    }
-    return false
+    return session ? hasChanges(session, this.#baseline) : false
   }
 
   #setSessionCookie(attrs: CookieAttributes): void {

@@ -1,6 +1,6 @@
 import { Store, type StoredSessionData } from '../compat/store.ts'
 import type { Session } from '../session.ts'
-import { isSafeKey, parseJson } from '../safe-json.ts'
+import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
 import {
   kContractStore,
   type CreateResult,
@@ -79,8 +79,15 @@ export function installCallbackFace(face: Store, store: SessionStore, options: C
     settle(store.get(sid), (found) => callback(null, found === null ? undefined : toWholeObject(found)), callback)
   }
   face.set = (sid, session, callback) => {
-    // compat: like express-session's MemoryStore, the session is serialized when `set` is called
-    const data = parseJson(JSON.stringify(session)) as SessionValues & StoredSessionData
+    // compat: like express-session's MemoryStore, the session is serialized when `set` is called;
+    // what JSON cannot hold is the callback's error, not a throw into the middleware's end-of-response hook
+    let data: SessionValues & StoredSessionData
+    try {
+      data = parseJson(stringifyJson(session, undefined) as string) as SessionValues & StoredSessionData
+    } catch (err) {
+      process.nextTick(() => callback?.(err))
+      return
+    }
     const expiresAt = expiryOf(data.cookie, defaultTtl)
     const patch: SessionPatch = { set: data, unset: [], replace: true, whole: data }
     const write = store.update(sid, patch, expiresAt).then((result) => {

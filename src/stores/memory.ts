@@ -1,4 +1,4 @@
-import { isSafeKey, parseJson } from '../safe-json.ts'
+import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
 import { InvalidOptionError } from '../errors.ts'
 import {
   kContractStore,
@@ -44,11 +44,18 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value
 }
 
-function writeFields(fields: Map<string, string>, values: SessionValues): void {
+/** Each key's JSON, all of it before any is written: a value JSON cannot hold fails the write as a whole. */
+function encodeFields(values: SessionValues): Array<[string, string | undefined]> {
+  const encoded: Array<[string, string | undefined]> = []
   for (const key of Object.keys(values)) {
     // a top-level __proto__ key would become the prototype of any plain object the data is later copied into
-    if (!isSafeKey(key)) continue
-    const json = JSON.stringify(values[key])
+    if (isSafeKey(key)) encoded.push([key, stringifyJson(values[key], key, 'memory: ')])
+  }
+  return encoded
+}
+
+function writeFields(fields: Map<string, string>, encoded: Array<[string, string | undefined]>): void {
+  for (const [key, json] of encoded) {
     // compat: JSON drops undefined and functions, so such a key is not stored at all
     if (json === undefined) fields.delete(key)
     else fields.set(key, json)
@@ -161,7 +168,7 @@ export class MemoryStore implements SessionStore {
     const now = Date.now()
     if (this.#live(id, now) !== undefined || this.#isTombstoned(id, now)) return 'collision'
     const fields = new Map<string, string>()
-    writeFields(fields, session.data)
+    writeFields(fields, encodeFields(session.data))
     const entry: Entry = { fields, meta: session.meta, userId: null, expiresAt: session.expiresAt, version: 1 }
     this.#entries.set(id, entry)
     this.#setOwner(id, entry, session.userId)
@@ -173,9 +180,10 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, Date.now())
     if (entry === undefined) return 'gone'
     if (options?.expectVersion !== undefined && options.expectVersion !== entry.version) return 'conflict'
+    const encoded = encodeFields(patch.set)
     if (patch.replace === true) entry.fields.clear()
     for (const key of patch.unset) entry.fields.delete(key)
-    writeFields(entry.fields, patch.set)
+    writeFields(entry.fields, encoded)
     if (patch.meta !== undefined) entry.meta = patch.meta
     if (patch.userId !== undefined) this.#setOwner(id, entry, patch.userId)
     entry.expiresAt = expiresAt

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../errors.ts'
 import { parseJson } from '../safe-json.ts'
+import { DATA_FORMAT, checkKey, decodeData, encodeData, encodeValues } from './json-fields.ts'
 import {
   kContractStore,
   type CreateResult,
@@ -9,7 +10,6 @@ import {
   type SessionMeta,
   type SessionPatch,
   type SessionStore,
-  type SessionValues,
   type StoredSession,
   type UpdateOptions,
   type TouchResult,
@@ -149,11 +149,15 @@ RETURNING 1 AS created`
 const NEXT_EXPIRY = (param: string, threshold: number) =>
   `CASE WHEN expires_at BETWEEN to_timestamp((${param}::float8 - ${threshold}) / 1000) AND ${at(param)} THEN expires_at ELSE ${at(param)} END`
 
+// the key → JSON text object of a row's data (json-fields.ts); a format 1 row's values become their JSON text
+const FIELDS = `(CASE WHEN jsonb_typeof(data) = 'array' THEN data -> 1
+  ELSE (SELECT COALESCE(jsonb_object_agg(key, value::text), '{}'::jsonb) FROM jsonb_each(data)) END)`
+
 // removed keys, then merged changed keys, applied to the row as it is when the lock is granted, so
 // concurrent writers of different keys both survive; a plain UPDATE, so a gone row is never recreated.
 // The unset keys travel as a JSON array: no reliance on the driver's text[] encoding
 const UPDATE_SET = (threshold: number) => `
-  data = CASE WHEN $6::boolean THEN $4::jsonb ELSE (data - ARRAY(SELECT jsonb_array_elements_text($5::jsonb))) || $4::jsonb END,
+  data = jsonb_build_array(${DATA_FORMAT}, CASE WHEN $6::boolean THEN $4::jsonb ELSE (${FIELDS} - ARRAY(SELECT jsonb_array_elements_text($5::jsonb))) || $4::jsonb END),
   meta = COALESCE($7::jsonb, meta),
   absolute_expires_at = CASE WHEN $7::jsonb IS NULL THEN absolute_expires_at ELSE ${at('$8')} END,
   user_id = CASE WHEN $9::boolean THEN $10::text ELSE user_id END,
@@ -309,7 +313,7 @@ export class PostgresStore implements SessionStore {
       const { rows } = await this.#pool.query({ ...this.#statements[statement], values })
       return rows
     } catch (err) {
-      throw unavailable(operation, err)
+      throw isDataException(err) ? new SessionDataError(`postgres ${operation}: the server refused the data: ${(err as Error).message}`, { cause: err }) : unavailable(operation, err)
     }
   }
 
@@ -344,7 +348,7 @@ export class PostgresStore implements SessionStore {
 
   // CREATE_SQL: INSERT … SELECT … WHERE NOT EXISTS (tombstone) ON CONFLICT DO UPDATE … WHERE expired
   async create(id: string, session: NewSession): Promise<CreateResult> {
-    const data = JSON.stringify(session.data)
+    const data = encodeData('postgres', session.data)
     const meta = session.meta === null ? null : JSON.stringify(session.meta)
     const absolute = session.meta?.absoluteExpiresAt ?? null
     const rows = await this.#query('create', 'create', [id, data, meta, session.userId, session.expiresAt, absolute, Date.now()])
@@ -354,20 +358,16 @@ export class PostgresStore implements SessionStore {
   // UPDATE_SQL: UPDATE … SET data = (data - $unset) || $set … WHERE id AND live RETURNING version;
   // UPDATE_IF_VERSION_SQL with expectVersion (a CTE that also reports whether the row is live)
   async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
-    const set: SessionValues = Object.create(null)
-    const unset = [...patch.unset]
-    for (const key of Object.keys(patch.set)) {
-      const value = patch.set[key]
-      // compat: JSON drops undefined and functions, so such a key is removed rather than kept at its old value
-      if (JSON.stringify(value) === undefined) unset.push(key)
-      else set[key] = value
-    }
+    for (const key of patch.unset) checkKey('postgres', key)
+    // compat: JSON drops undefined and functions, so such a key is removed rather than kept at its old value
+    const { texts, dropped } = encodeValues('postgres', patch.set)
+    const unset = [...patch.unset, ...dropped]
     const meta = patch.meta === undefined ? null : JSON.stringify(patch.meta)
     const values: unknown[] = [
       id,
       Date.now(),
       expiresAt,
-      JSON.stringify(set),
+      JSON.stringify(texts),
       JSON.stringify(unset),
       patch.replace === true,
       meta,
@@ -460,6 +460,15 @@ function unavailable(operation: string, err: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`postgres ${operation} failed: ${detail}`, { cause: err })
 }
 
+/**
+ * SQLSTATE class 22 (data exception: text or JSON the server cannot hold or parse) and 54000/54001
+ * (a value too large or too deep): one record's data, not an outage.
+ */
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code.startsWith('22') || code === '54000' || code === '54001')
+}
+
 function parse(text: unknown, what: string): unknown {
   if (typeof text !== 'string') throw new SessionDataError(`postgres: stored session ${what} is not JSON text`)
   try {
@@ -484,11 +493,8 @@ function parseMeta(text: unknown): SessionMeta | null {
 }
 
 function toStored(row: Record<string, unknown>): StoredSession {
-  const parsed = parse(row.data, 'data')
-  if (!isObject(parsed)) throw new SessionDataError('postgres: stored session data is not an object')
+  const data = decodeData('postgres', row.data)
   const meta = parseMeta(row.meta)
-  const data: SessionValues = Object.create(null)
-  for (const key of Object.keys(parsed)) data[key] = parsed[key]
   const userId = row.user_id
   return { data, meta, userId: typeof userId === 'string' ? userId : null, expiresAt: Number(row.expires_at), version: Number(row.version) }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../errors.ts'
 import { USER_TAG_LENGTH, userTag } from '../id.ts'
-import { parseJson } from '../safe-json.ts'
+import { isStorableText, parseJson, stringifyJson } from '../safe-json.ts'
 import {
   kContractStore,
   type CreateResult,
@@ -388,7 +388,9 @@ function decode(reply: unknown): StoredSession | null {
 /** Appends `d:<key>` / JSON pairs to `pairs`, or the field to `deleted` when JSON has no value for it. */
 function encodeData(values: SessionValues, pairs: string[], deleted: string[]): void {
   for (const key of Object.keys(values)) {
-    const json = JSON.stringify(values[key])
+    // a lone surrogate has no UTF-8 form (the client would store U+FFFD, another key); U+0000 is refused as by every store
+    if (!isStorableText(key)) throw new SessionDataError('redis: a session key must not contain U+0000 or a lone surrogate')
+    const json = stringifyJson(values[key], key, 'redis: ')
     // compat: JSON drops undefined and functions, so such a key is not stored at all
     if (json === undefined) deleted.push(`d:${key}`)
     else pairs.push(`d:${key}`, json)

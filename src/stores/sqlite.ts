@@ -1,6 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import { InvalidOptionError, InvalidSessionStateError, SessionDataError, StoreUnavailableError } from '../errors.ts'
+import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../errors.ts'
 import { parseJson } from '../safe-json.ts'
+import { DATA_FORMAT, checkKey, decodeData, encodeData, encodeValues } from './json-fields.ts'
 import {
   kContractStore,
   type CreateResult,
@@ -9,7 +10,6 @@ import {
   type SessionMeta,
   type SessionPatch,
   type SessionStore,
-  type SessionValues,
   type StoredSession,
   type UpdateOptions,
   type TouchResult,
@@ -54,12 +54,16 @@ CREATE TABLE IF NOT EXISTS ${t}_tombstones (id TEXT PRIMARY KEY, until INTEGER N
 CREATE INDEX IF NOT EXISTS ${t}_tombstones_until ON ${t}_tombstones (until);
 `
 
-/** JSON path of a top-level key: `$."key"` with the key JSON-escaped, which SQLite's path syntax accepts. */
+/** JSON path of a top-level key in format 2 data (json-fields.ts): `$[1]."key"` with the key JSON-escaped, which SQLite's path syntax accepts. */
 function pathOf(key: string): string {
   // SQLite compares path labels as C strings: "a\u0000" would address "a" and overwrite it
-  if (key.includes('\u0000')) throw new InvalidSessionStateError('session keys must not contain U+0000 (the SQLite store cannot address them)')
-  return '$.' + JSON.stringify(key)
+  checkKey('sqlite', key)
+  return '$[1].' + JSON.stringify(key)
 }
+
+// a row's data in format 2; a format 1 row's values become their JSON text (`->` gives it, `|| ''` makes it a string)
+const FIELDS = `CASE WHEN substr(data, 1, 1) = '[' THEN data
+  ELSE json_array(${DATA_FORMAT}, (SELECT json_group_object(key, (data -> fullkey) || '') FROM json_each(data))) END`
 
 interface Row {
   data: string
@@ -176,6 +180,7 @@ export class SqliteStore implements SessionStore {
       return work()
     } catch (err) {
       if (err instanceof SessionDataError) throw err
+      if (isDataError(err)) throw new SessionDataError(`sqlite ${operation}: SQLite refused the data: ${(err as Error).message}`, { cause: err })
       throw new StoreUnavailableError(`sqlite ${operation} failed: ${(err as Error).message}`, { cause: err })
     }
   }
@@ -210,7 +215,7 @@ export class SqliteStore implements SessionStore {
 
   // INSERT … SELECT … WHERE NOT EXISTS (tombstone) ON CONFLICT DO UPDATE … WHERE expired
   async create(id: string, session: NewSession): Promise<CreateResult> {
-    const data = JSON.stringify(session.data)
+    const data = encodeData('sqlite', session.data)
     const meta = session.meta === null ? null : JSON.stringify(session.meta)
     return this.#run('create', () => {
       const now = Date.now()
@@ -225,15 +230,12 @@ export class SqliteStore implements SessionStore {
     const setPaths: string[] = []
     const setValues: string[] = []
     const unsetPaths: string[] = []
-    for (const key of Object.keys(patch.set)) {
-      const json = JSON.stringify(patch.set[key])
-      if (json === undefined) unsetPaths.push(pathOf(key))
-      else {
-        setPaths.push(pathOf(key))
-        setValues.push(json)
-      }
+    const { texts, dropped } = encodeValues('sqlite', patch.set)
+    for (const key of Object.keys(texts)) {
+      setPaths.push(pathOf(key))
+      setValues.push(texts[key] as string)
     }
-    for (const key of patch.unset) unsetPaths.push(pathOf(key))
+    for (const key of [...dropped, ...patch.unset]) unsetPaths.push(pathOf(key))
     const meta = patch.meta === undefined ? undefined : JSON.stringify(patch.meta)
     const expectVersion = options?.expectVersion
     return this.#run('update', () => {
@@ -262,8 +264,9 @@ export class SqliteStore implements SessionStore {
     const key = `${unset}:${set}:${+flags.replace}${+flags.meta}${+flags.user}${+flags.version}`
     let statement = this.#updates.get(key)
     if (statement === undefined) {
-      const base = flags.replace ? `'{}'` : unset === 0 ? 'data' : `json_remove(data${', ?'.repeat(unset)})`
-      const data = set === 0 ? base : `json_set(${base}${', ?, json(?)'.repeat(set)})`
+      // each value is set as its JSON text, a plain string to SQLite: its depth and contents never meet json()
+      const base = flags.replace ? `'[${DATA_FORMAT},{}]'` : unset === 0 ? FIELDS : `json_remove(${FIELDS}${', ?'.repeat(unset)})`
+      const data = set === 0 ? base : `json_set(${base}${', ?, ?'.repeat(set)})`
       const columns = [`data = ${data}`, 'version = version + 1', 'expires_at = ?']
       if (flags.meta) columns.push('meta = ?', 'absolute_expires_at = ?')
       if (flags.user) columns.push('user_id = ?')
@@ -398,16 +401,18 @@ function parseMeta(text: string | null): SessionMeta | null {
 }
 
 function toStored(row: Row): StoredSession {
-  let parsed: unknown
+  const data = decodeData('sqlite', row.data)
   let meta: SessionMeta | null
   try {
-    parsed = parseJson(row.data)
     meta = parseMeta(row.meta)
   } catch (err) {
-    throw new SessionDataError('sqlite: stored session is not valid JSON', { cause: err })
+    if (err instanceof SessionDataError) throw err
+    throw new SessionDataError('sqlite: stored session metadata is not valid JSON', { cause: err })
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SessionDataError('sqlite: stored session data is not an object')
-  const data: SessionValues = Object.create(null)
-  for (const key of Object.keys(parsed)) data[key] = (parsed as SessionValues)[key]
   return { data, meta, userId: row.user_id, expiresAt: row.expires_at, version: row.version }
+}
+
+// SQLITE_TOOBIG, and the JSON functions' errors ("malformed JSON" in a row written by other software): one record's data, not an outage
+function isDataError(err: unknown): boolean {
+  return (err as { errcode?: unknown } | null)?.errcode === 18 || /\bJSON\b/i.test(String((err as Error | null)?.message))
 }

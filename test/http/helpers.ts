@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import type { TestContext } from 'node:test'
 import express5 from 'express'
-import { MemoryStore, type SessionHandler, type SessionMeta, type SessionStore } from '../../src/index.ts'
+import { MemoryStore, SessionDataError, type SessionHandler, type SessionMeta, type SessionStore } from '../../src/index.ts'
 import { kContractStore, type StoredSession } from '../../src/stores/contract.ts'
 import { storeKeyOf } from '../../src/engine/engine.ts'
 import { parseSetCookie, type ParsedSetCookie } from '../support/set-cookie.ts'
@@ -216,12 +216,13 @@ export function spyOn(store: MemoryStore = memoryStore()): Spy {
   }
 }
 
-export type Fault = 'reject' | 'hang' | undefined
+/** 'reject': the store fails (an Error); 'data': it refuses one request's data (SessionDataError); 'hang': it never answers. */
+export type Fault = 'reject' | 'data' | 'hang' | undefined
 
 export interface FaultStore {
   store: SessionStore
   inner: MemoryStore
-  /** Set a method to 'reject' (an Error) or 'hang' (never settles); undefined passes through. */
+  /** Set a method to 'reject' (an Error), 'data' (SessionDataError) or 'hang' (never settles); undefined passes through. */
   faults: Partial<Record<'get' | 'create' | 'update' | 'touch' | 'destroy', Fault>>
   /** How many times each method was called, failing or not. */
   calls: Record<'get' | 'create' | 'update' | 'touch' | 'destroy', number>
@@ -235,6 +236,7 @@ export function faultStore(inner: MemoryStore = memoryStore()): FaultStore {
     calls[method]++
     const fault = faults[method]
     if (fault === 'reject') return Promise.reject(new Error(`fault store: ${method} failed`))
+    if (fault === 'data') return Promise.reject(new SessionDataError(`fault store: ${method} refused the data`))
     if (fault === 'hang') return new Promise<T>(() => {})
     return call()
   }

@@ -10,7 +10,7 @@ const T0 = Date.UTC(2030, 0, 1, 12, 0, 0)
 async function outageApp(host: Host, options: Partial<SessionOptions>) {
   const fault = faultStore()
   const middleware = session({ secret: SECRET, store: fault.store, storeTimeout: 50, ...options })
-  const events = recordEvents(middleware, ['store_error'])
+  const events = recordEvents(middleware, ['store_error', 'malformed_data'])
   const reached: string[] = []
   const server = await serve(host, (app) => {
     app.use(middleware)
@@ -219,6 +219,35 @@ describe('circuitBreaker', () => {
         assert.deepEqual(me.cookies, [])
         assert.deepEqual(fault.calls, before, 'no store call at all')
       })
+
+      for (const onStoreError of ['fail', 'anonymous'] as const) {
+        it(`never counts a store refusing one request's data (SessionDataError): twelve at once, and everyone is still served (onStoreError '${onStoreError}')`, async (t) => {
+          freezeClock(t, T0)
+          const { server, fault, events } = await outageApp(host, { circuitBreaker: breaker, onStoreError })
+          const cookie = cookiePair(await server.request('/login'))
+          fault.faults.update = 'data'
+          fault.faults.create = 'data'
+          const refused = await Promise.all([
+            ...Array.from({ length: 12 }, () => server.request('/change', { cookie })),
+            ...Array.from({ length: 12 }, () => server.request('/login')),
+          ])
+          assert.deepEqual(new Set(refused.map((reply) => reply.status)), new Set([500]))
+          assert.deepEqual(new Set(server.errors.map((err) => err.code)), new Set(['ERR_TESSERA_SESSION_DATA']))
+          assert.equal(fault.calls.update + fault.calls.create, 1 + 24, 'every write reached the store')
+          assert.equal(events.store_error.length, 0)
+          assert.equal(events.malformed_data.length, 24)
+
+          // the breaker is closed: the signed-in user reads, a new visitor signs in
+          fault.faults.update = undefined
+          fault.faults.create = undefined
+          const me = await server.request('/me', { cookie })
+          assert.equal(me.status, 200)
+          assert.equal(me.body, 'ann')
+          const login = await server.request('/login')
+          assert.equal(login.status, 200)
+          assert.ok(sessionCookie(login))
+        })
+      }
 
       it('throws ERR_TESSERA_INVALID_OPTION at construction for an invalid value', () => {
         for (const circuitBreaker of [{ failures: 0 }, { failures: 1.5 }, { failures: -1 }, { cooldown: -1 }, { cooldown: 0 }, 'on', null]) {

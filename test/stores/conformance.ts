@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { SessionMeta, SessionPatch, SessionStore, SessionValues } from '../../src/stores/contract.ts'
 import { SessionDataError } from '../../src/errors.ts'
+import { nestedArray, nestedObject } from '../support/unstorable.ts'
 
 export interface ConformanceOptions {
   /** A fresh, empty store (own prefix/table); called once per test. */
@@ -38,6 +39,55 @@ function patch(set: SessionValues, unset: string[] = [], extra: Partial<SessionP
 }
 
 const HOUR = 3_600_000
+
+/** Values `JSON.stringify` produces that every store must give back exactly. */
+const ROUND_TRIPS: Array<[string, () => SessionValues]> = [
+  ['U+0000 in strings, at every depth', () => ({ s: 'a\u0000b', nested: { t: '\u0000', list: ['\u0000x', { u: 'y\u0000' }] } })],
+  ['U+0000 in nested keys', () => ({ o: { 'a\u0000b': 1, '\u0000': { '\u0000\u0000': 2 } } })],
+  ['lone surrogates in strings and nested keys', () => ({ s: '\ud800', t: 'x\udc00y', o: { '\udfff': '\ud83d', n: ['\udbff'] } })],
+  ['unicode: accents, symbols, astral characters, in values and keys', () => ({ 'é☃𝄞': '𝄞 ☃ é', 'ключ': { '键': 'значение', '🔑': ['🗝'] } })],
+  ['escapes and control characters', () => ({ s: '"\\/\b\f\n\r\t\u0001\u001f\u007f\u2028\u2029', '"quoted" \\ key': 1 })],
+  ['an array nested 1,001 levels deep', () => ({ deep: nestedArray(1001) })],
+  ['an object nested 1,001 levels deep', () => ({ deep: nestedObject(1001) })],
+  ['the order of keys inside nested objects', () => ({ o: { z: 1, a: 2, m: { yy: 1, b: 2, aaa: 3, c: { z: 0, y: 0 } } }, list: [{ b: 1, a: 2 }, { '10': 1, '2': 2, x: 3 }] })],
+  [
+    'numbers: 1e21, -0, the smallest and largest doubles, fractions, big integers',
+    () => ({ n: [1e21, -0, 5e-324, Number.MAX_VALUE, -Number.MAX_VALUE, 0.1 + 0.2, 1.5e-7, 123456789012345680000, 2 ** 53, -1, 0] }),
+  ],
+  ['very long strings (1 MB, with U+0000 and astral characters)', () => ({ long: 'x'.repeat(1_000_000) + '\u0000' + '𝄞☃'.repeat(1000) })],
+  ['empty and falsy values', () => ({ e: '', z: 0, f: false, n: null, a: [], o: {} })],
+]
+
+/** Values every store may refuse (with SessionDataError, writing nothing) rather than hold. */
+const MAY_REFUSE: Array<[string, () => SessionValues]> = [
+  ['an array nested 5,000 levels deep', () => ({ deep: nestedArray(5000) })],
+  ['an object nested 5,000 levels deep', () => ({ deep: nestedObject(5000) })],
+  ['a top-level key with U+0000', () => ({ 'a\u0000b': 1 })],
+  ['a top-level key with a lone surrogate', () => ({ 'a\ud800': 1 })],
+]
+
+/** Values JSON cannot hold. */
+const UNSERIALIZABLE: Array<[string, () => SessionValues]> = [
+  [
+    'a cycle',
+    () => {
+      const node: Record<string, unknown> = { name: 'a' }
+      node.self = node
+      return { node }
+    },
+  ],
+  ['a BigInt', () => ({ big: 10n })],
+  [
+    'a value whose toJSON throws',
+    () => ({
+      custom: {
+        toJSON() {
+          throw new Error('toJSON failed')
+        },
+      },
+    }),
+  ],
+]
 
 export function runConformance(name: string, options: ConformanceOptions): void {
   describe(`${name} store conformance`, { skip: options.skip || false }, () => {
@@ -126,6 +176,62 @@ export function runConformance(name: string, options: ConformanceOptions): void 
         assert.equal(Object.hasOwn(a, '__proto__'), false)
         assert.equal((a as { polluted?: unknown }).polluted, undefined)
       })
+    })
+
+    describe('JSON values', () => {
+      /** Every key's value as JSON: nested key order included (a store may order the top-level keys its own way). */
+      const asJson = (data: SessionValues) => Object.fromEntries(Object.keys(data).map((key) => [key, JSON.stringify(data[key])]))
+
+      for (const [what, data] of ROUND_TRIPS) {
+        it(`round-trips ${what} exactly, through create and through update`, async () => {
+          await fresh()
+          const id = await created(data())
+          assert.deepEqual(asJson((await store.get(id))?.data ?? {}), asJson(data()))
+          const patched = await created({})
+          assert.equal(await store.update(patched, patch(data()), Date.now() + HOUR), 'ok')
+          assert.deepEqual(asJson((await store.get(patched))?.data ?? {}), asJson(data()))
+          assert.equal(await store.update(patched, patch({ other: 1 }, Object.keys(data())), Date.now() + HOUR), 'ok')
+          assert.deepEqual({ ...(await store.get(patched))?.data }, { other: 1 })
+        })
+      }
+
+      for (const [what, data] of MAY_REFUSE) {
+        it(`round-trips ${what}, or refuses it with SessionDataError and writes nothing`, async () => {
+          await fresh()
+          const id = newId()
+          const outcome = await store.create(id, { data: data(), meta: meta(), userId: null, expiresAt: Date.now() + HOUR }).then(
+            () => 'stored',
+            (err: unknown) => err,
+          )
+          if (outcome === 'stored') assert.deepEqual(asJson((await store.get(id))?.data ?? {}), asJson(data()))
+          else {
+            assert.ok(outcome instanceof SessionDataError, String(outcome))
+            assert.equal(await store.get(id), null)
+          }
+          const patched = await created({ user: 'ann' })
+          const updated = await store.update(patched, patch(data()), Date.now() + HOUR).then(
+            () => 'stored',
+            (err: unknown) => err,
+          )
+          if (updated === 'stored') assert.deepEqual(asJson((await store.get(patched))?.data ?? {}), asJson({ user: 'ann', ...data() }))
+          else {
+            assert.ok(updated instanceof SessionDataError, String(updated))
+            assert.deepEqual({ ...(await store.get(patched))?.data }, { user: 'ann' })
+          }
+        })
+      }
+
+      for (const [what, data] of UNSERIALIZABLE) {
+        it(`refuses ${what} with SessionDataError and writes nothing`, async () => {
+          await fresh()
+          const id = newId()
+          await assert.rejects(store.create(id, { data: data(), meta: meta(), userId: null, expiresAt: Date.now() + HOUR }), SessionDataError)
+          assert.equal(await store.get(id), null)
+          const patched = await created({ user: 'ann' })
+          await assert.rejects(store.update(patched, patch({ user: 'bob', ...data() }), Date.now() + HOUR), SessionDataError)
+          assert.deepEqual({ ...(await store.get(patched))?.data }, { user: 'ann' })
+        })
+      }
     })
 
     describe('expiry', () => {

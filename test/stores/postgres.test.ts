@@ -582,6 +582,50 @@ describe('PostgresStore', { skip }, () => {
     })
   })
 
+  describe('stored format', () => {
+    it('keeps each value as its JSON text: jsonb never parses, sorts or refuses the values', async () => {
+      const { store, tableName } = await fixture()
+      const id = await created(store, { data: { s: 'a\u0000b\ud800', o: { z: 1, a: 2 } } })
+      const { rows } = await db().query(`SELECT jsonb_typeof(data) AS type, data ->> 0 AS format, data -> 1 ->> 's' AS s, data -> 1 ->> 'o' AS o FROM "${tableName}" WHERE id = $1`, [id])
+      assert.deepEqual({ ...rows[0] }, { type: 'array', format: '2', s: JSON.stringify('a\u0000b\ud800'), o: '{"z":1,"a":2}' })
+    })
+
+    // the data object itself, as the store wrote it before: jsonb has sorted its keys
+    const PREVIOUS = '{"n": 0.30000000000000004, "o": {"a": [1, {"b": null}], "z": 1}, "s": "é ☃", "t": true, "big": 12345678901234568, "nil": null, "user": "ann"}'
+    const updates: Array<[string, (store: PostgresStore, id: string) => Promise<unknown>, Record<string, unknown>]> = [
+      ['a field-level update', (store, id) => store.update(id, patch({ added: 1 }, ['t']), Date.now() + HOUR), { added: 1, t: undefined }],
+      ['an update with expectVersion', (store, id) => store.update(id, patch({ added: 1 }), Date.now() + HOUR, { expectVersion: 1 }), { added: 1 }],
+      ['a metadata-only update', (store, id) => store.update(id, patch({}, [], { meta: meta() }), Date.now() + HOUR), {}],
+      ['a whole-object update (replace)', (store, id) => store.update(id, patch({ only: [1] }, [], { replace: true }), Date.now() + HOUR), { only: [1] }],
+    ]
+    for (const [what, update, change] of updates) {
+      it(`reads a row of the previous format, and ${what} rewrites it in the current one, every value unchanged`, async () => {
+        const { store, tableName } = await fixture()
+        const id = await created(store)
+        await db().query(`UPDATE "${tableName}" SET data = $2::jsonb WHERE id = $1`, [id, PREVIOUS])
+        const before = { ...(await store.get(id))?.data }
+        assert.deepEqual(before, JSON.parse(PREVIOUS))
+        assert.equal(await update(store, id), 'ok')
+        const expected: Record<string, unknown> = 'only' in change ? { ...change } : { ...before, ...change }
+        for (const key of Object.keys(expected)) if (expected[key] === undefined) delete expected[key]
+        const after = (await store.get(id))?.data ?? {}
+        assert.deepEqual(Object.fromEntries(Object.keys(after).map((k) => [k, JSON.stringify(after[k])])), Object.fromEntries(Object.keys(expected).map((k) => [k, JSON.stringify(expected[k])])))
+        const { rows } = await db().query(`SELECT jsonb_typeof(data) AS type FROM "${tableName}" WHERE id = $1`, [id])
+        assert.equal(rows[0].type, 'array')
+      })
+    }
+
+    it('data the server refuses is a SessionDataError (one request\'s data), not an outage', async () => {
+      const { store } = await fixture()
+      // text cannot hold U+0000: SQLSTATE 22021, a data exception
+      await assert.rejects(store.create(newId(), { data: {}, meta: meta(), userId: 'a\u0000b', expiresAt: Date.now() + HOUR }), (err: unknown) => {
+        assert.ok(err instanceof SessionDataError)
+        assert.equal((err.cause as { code?: string }).code, '22021')
+        return true
+      })
+    })
+  })
+
   describe('failures', () => {
     it('a connection the server terminated rejects with StoreUnavailableError, the driver error as cause', async () => {
       const client = new pg.Client({ connectionString: PG_URL, application_name: uniqueName('tessera_term') })

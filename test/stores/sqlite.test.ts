@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
 import type { SessionStore } from '../../src/stores/contract.ts'
 import { runConformance, newId } from './conformance.ts'
+import { nestedArray } from '../support/unstorable.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -92,9 +93,9 @@ describe('SqliteStore', () => {
     assert.deepEqual({ ...(await store.get(id))?.data }, set)
     assert.equal(await store.update(id, { set: {}, unset: keys, whole: {} }, Date.now() + 60_000), 'ok')
     assert.deepEqual({ ...(await store.get(id))?.data }, {})
-    // SQLite cannot address a key with U+0000: refused with a typed error, nothing written
+    // SQLite cannot address a key with U+0000: refused as data (not a store failure), nothing written
     await assert.rejects(store.update(id, { set: { 'a\u0000': 1 }, unset: [], whole: {} }, Date.now() + 60_000), {
-      code: 'ERR_TESSERA_INVALID_SESSION_STATE',
+      code: 'ERR_TESSERA_SESSION_DATA',
     })
     assert.deepEqual({ ...(await store.get(id))?.data }, {})
     await store.close()
@@ -136,6 +137,63 @@ describe('SqliteStore', () => {
     await store.clear()
     assert.equal(await store.length(), 0)
     await store.close()
+  })
+
+  describe('stored format', () => {
+    const patch = (set: Record<string, unknown>, unset: string[] = [], extra: Record<string, unknown> = {}) => ({ set, unset, whole: set, ...extra })
+    const soon = () => Date.now() + 60_000
+
+    it('keeps each value as its JSON text: SQLite\'s JSON functions never parse the values', async () => {
+      const database = new DatabaseSync(':memory:')
+      const store = new SqliteStore({ database, pruneInterval: false })
+      const id = newId()
+      await store.create(id, { data: { deep: nestedArray(1500) }, meta: null, userId: null, expiresAt: soon() })
+      assert.equal(await store.update(id, patch({ deeper: nestedArray(2000), o: { z: 1, a: 2 } }), soon()), 'ok')
+      const row = database.prepare('SELECT json_type(data) AS type, data ->> \'$[0]\' AS format, data ->> \'$[1].o\' AS o FROM sessions WHERE id = ?').get(id)
+      assert.deepEqual({ ...row }, { type: 'array', format: 2, o: '{"z":1,"a":2}' })
+      await store.close()
+      database.close()
+    })
+
+    // the data object itself, as the store wrote it before
+    const PREVIOUS = '{"user":"ann","n":0.30000000000000004,"big":12345678901234568,"e":1e+21,"o":{"z":1,"a":[1,{"b":null}]},"t":true,"f":false,"nil":null,"s":"é ☃ \\u0000","a\\"b":1}'
+    const updates: Array<[string, (store: SqliteStore, id: string) => Promise<unknown>, Record<string, unknown>]> = [
+      ['a field-level update', (store, id) => store.update(id, patch({ added: 1 }, ['t']), soon()), { added: 1, t: undefined }],
+      ['an update with expectVersion', (store, id) => store.update(id, patch({ added: 1 }), soon(), { expectVersion: 1 }), { added: 1 }],
+      ['a metadata-only update', (store, id) => store.update(id, patch({}, [], { meta: { createdAt: 1, absoluteExpiresAt: soon(), idleTimeout: 1 } }), soon()), {}],
+      ['a whole-object update (replace)', (store, id) => store.update(id, patch({ only: [1] }, [], { replace: true }), soon()), { only: [1] }],
+    ]
+    for (const [what, update, change] of updates) {
+      it(`reads a row of the previous format, and ${what} rewrites it in the current one, every value unchanged`, async () => {
+        const database = new DatabaseSync(':memory:')
+        const store = new SqliteStore({ database, pruneInterval: false })
+        const id = newId()
+        await store.create(id, { data: {}, meta: null, userId: null, expiresAt: soon() })
+        database.prepare('UPDATE sessions SET data = ? WHERE id = ?').run(PREVIOUS, id)
+        const before = { ...(await store.get(id))?.data }
+        assert.deepEqual(before, JSON.parse(PREVIOUS))
+        assert.equal(await update(store, id), 'ok')
+        const expected: Record<string, unknown> = 'only' in change ? { ...change } : { ...before, ...change }
+        for (const key of Object.keys(expected)) if (expected[key] === undefined) delete expected[key]
+        assert.equal(JSON.stringify({ ...(await store.get(id))?.data }), JSON.stringify(expected))
+        assert.equal((database.prepare('SELECT json_type(data) AS type FROM sessions WHERE id = ?').get(id) as { type: string }).type, 'array')
+        await store.close()
+        database.close()
+      })
+    }
+
+    it('a row SQLite cannot parse fails an update with SessionDataError (one record\'s data), not an outage', async () => {
+      const database = new DatabaseSync(':memory:')
+      const store = new SqliteStore({ database, pruneInterval: false })
+      for (const corrupt of ['{"user": "ann"', '[2, {"user": ']) {
+        const id = newId()
+        await store.create(id, { data: {}, meta: null, userId: null, expiresAt: soon() })
+        database.prepare('UPDATE sessions SET data = ? WHERE id = ?').run(corrupt, id)
+        await assert.rejects(store.update(id, patch({ n: 1 }), soon()), { code: 'ERR_TESSERA_SESSION_DATA' })
+      }
+      await store.close()
+      database.close()
+    })
   })
 
   it('rejects a bad table name at construction', () => {

@@ -16,6 +16,8 @@ export interface RequestOptions {
   cookie?: string
   /** Reject with Error('timeout') when no complete response arrives within this many ms. */
   timeout?: number
+  /** Request body. */
+  body?: string
 }
 
 /** One request on its own connection (no keep-alive pool), body read in full. */
@@ -33,6 +35,6 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
     })
     if (options.timeout !== undefined) req.setTimeout(options.timeout, () => req.destroy(new Error('timeout')))
     req.on('error', reject)
-    req.end()
+    req.end(options.body)
   })
 }

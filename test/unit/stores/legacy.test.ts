@@ -147,6 +147,20 @@ describe('legacy adapter', () => {
       assert.equal((await callback((cb) => face.length!(cb as any))).value, 0)
     })
 
+    it('calls back with SessionDataError, asynchronously, for a session JSON cannot hold, instead of throwing into the middleware', async () => {
+      const face = toCallbackStore(memory())
+      const cyclic: Record<string, unknown> = { cookie: cookieIn(60_000) }
+      cyclic.self = cyclic
+      for (const sess of [cyclic, { cookie: cookieIn(60_000), big: 10n }]) {
+        let set: Awaited<ReturnType<typeof callback>> | undefined
+        assert.doesNotThrow(() => void callback((cb) => face.set('id', sess as any, cb)).then((result) => (set = result)))
+        await new Promise((resolve) => setImmediate(resolve))
+        assert.equal((set?.err as { code?: string } | undefined)?.code, 'ERR_TESSERA_SESSION_DATA')
+        assert.equal(set?.sync, false)
+      }
+      assert.equal((await callback((cb) => face.get('id', cb as any))).value, undefined)
+    })
+
     it('passes store failures to the callback', async () => {
       const store = memory()
       store.get = () => Promise.reject(DOWN)

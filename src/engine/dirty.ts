@@ -1,0 +1,119 @@
+import { SessionDataError, SessionTooLargeError } from '../errors.ts'
+import { isStorableText, stringifyJson } from '../safe-json.ts'
+import type { SessionValues } from '../stores/contract.ts'
+
+/**
+ * The deepest nesting of arrays and objects a session value may have. A value is serialized again
+ * on every request that uses its session; far below what `JSON.stringify` manages on any stack
+ * (about 4 400 levels at the top of Node 24's default stack), it always serializes, whatever the
+ * call depth of the code that touches it.
+ */
+export const MAX_DEPTH = 1000
+
+/** What a write carries: the changed keys with copies of their values, the removed keys, and every key's JSON. */
+export interface SessionDiff {
+  set: SessionValues
+  unset: string[]
+  /** Every key's JSON: the baseline once the write is stored. */
+  current: Map<string, string>
+  changed: boolean
+}
+
+/** Whether a JSON text nests arrays and objects deeper than `limit`. */
+function nestsDeeperThan(json: string, limit: number): boolean {
+  // a nesting depth of d takes at least 2d characters: the usual short value needs no scan
+  if (json.length <= 2 * limit) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return false
+}
+
+/** A changed value a store must never see: under a key no store can hold, or nested too deeply. */
+function checkChanged(key: string, json: string): void {
+  if (!isStorableText(key)) throw new SessionDataError('a session key must not contain U+0000 or a lone surrogate')
+  if (nestsDeeperThan(json, MAX_DEPTH)) throw new SessionDataError(`session key ${JSON.stringify(key)} nests arrays and objects deeper than ${MAX_DEPTH} levels`)
+}
+
+/**
+ * Serializes the session once and compares it key by key with `baseline`. Refused before any store
+ * call: a value JSON cannot hold, or a changed value under a key stores cannot hold or nested deeper
+ * than `MAX_DEPTH` (SessionDataError); a session over `maxBytes` (SessionTooLargeError).
+ */
+export function diffSession(session: Record<string, unknown>, baseline: ReadonlyMap<string, string>, maxBytes: number): SessionDiff {
+  const set: SessionValues = Object.create(null)
+  const unset: string[] = []
+  const current = new Map<string, string>()
+  let bytes = 0
+  let changed = false
+  for (const key of Object.keys(session)) {
+    // `cookie` is the cookie's, never stored as data
+    if (key === 'cookie') continue
+    const json = stringifyJson(session[key], key)
+    if (json === undefined) continue
+    current.set(key, json)
+    bytes += key.length + json.length + 4
+    if (baseline.get(key) !== json) {
+      checkChanged(key, json)
+      set[key] = JSON.parse(json) as unknown
+      changed = true
+    }
+  }
+  for (const key of baseline.keys()) {
+    if (!current.has(key)) {
+      unset.push(key)
+      changed = true
+    }
+  }
+  // the count so far is in UTF-16 units; a character takes up to 3 bytes in UTF-8: exact bytes when it could matter
+  if (bytes * 3 > maxBytes) {
+    bytes = 0
+    for (const [key, json] of current) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
+  }
+  if (bytes > maxBytes) throw new SessionTooLargeError(bytes, maxBytes)
+  return { set, unset, current, changed }
+}
+
+/** Whether any key's JSON differs from `baseline`; a value that cannot be serialized counts as no change (its write is refused). */
+export function hasChanges(session: Record<string, unknown>, baseline: ReadonlyMap<string, string>): boolean {
+  for (const key of Object.keys(session)) {
+    if (key === 'cookie') continue
+    let json: string | undefined
+    try {
+      json = JSON.stringify(session[key])
+    } catch {
+      continue
+    }
+    if (json !== undefined && json !== baseline.get(key)) return true
+  }
+  return false
+}
+
+/**
+ * Each key's JSON as loaded: the base of dirty tracking. A value that cannot be serialized again
+ * (stored by other software, nested too deeply for this stack) is left out, so a write of the
+ * session is refused rather than thrown at whoever reads `req.session`.
+ */
+export function baselineOf(session: Record<string, unknown>): Map<string, string> {
+  const baseline = new Map<string, string>()
+  for (const key of Object.keys(session)) {
+    if (key === 'cookie') continue
+    let json: string | undefined
+    try {
+      json = JSON.stringify(session[key])
+    } catch {
+      continue
+    }
+    if (json !== undefined) baseline.set(key, json)
+  }
+  return baseline
+}
