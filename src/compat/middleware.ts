@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { TLSSocket } from 'node:tls'
 import { Cookie, serializeCookie, type CookieOptions } from '../cookie.ts'
 import { firstCookieValue } from '../cookie-header.ts'
 import { debug } from '../debug.ts'
 import { deprecate } from '../deprecate.ts'
 import { generateLegacyId } from '../id.ts'
 import { signLegacy, unsignLegacy, type Secret } from '../signing.ts'
+import { isSecureRequest } from '../request-security.ts'
 import { appendSetCookie, holdEnd, onHeaders, type EndWork } from '../engine/commit.ts'
 import { originalPathname } from '../engine/path.ts'
 import { VerifiedCookies } from '../engine/verified-cookies.ts'
@@ -46,17 +46,6 @@ export type NextFunction = (err?: unknown) => void
 
 /** The middleware both entries return; assignable to Express 4 and 5 `RequestHandler`. */
 export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void
-
-/** Whether the request came over TLS, by express-session's rules (`proxy` option). */
-export function isSecureRequest(req: IncomingMessage & { secure?: boolean }, trustProxy: boolean | undefined): boolean {
-  if ((req.socket as TLSSocket | null)?.encrypted) return true
-  if (trustProxy === false) return false
-  if (trustProxy !== true) return req.secure === true
-  const header = req.headers['x-forwarded-proto']
-  const value = typeof header === 'string' ? header : ''
-  const comma = value.indexOf(',')
-  return (comma === -1 ? value : value.slice(0, comma)).toLowerCase().trim() === 'https'
-}
 
 /**
  * compat: express-session's change detector: the JSON of the session without its top-level
