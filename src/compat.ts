@@ -1,6 +1,5 @@
 import { Cookie } from './cookie.ts'
-import { Session } from './session.ts'
-import { Store } from './compat/store.ts'
+import { Session, Store } from './express-store.ts'
 import { MemoryStore } from './compat/memory-store.ts'
 import { compatSession, type CompatSessionOptions, type SessionMiddleware } from './compat/middleware.ts'
 
@@ -24,4 +23,4 @@ export default session
 export { session, Store, Cookie, Session, MemoryStore }
 export type { CompatSessionOptions as SessionOptions, SessionMiddleware }
 export type { CookieOptions } from './cookie.ts'
-export type { StoredSessionData } from './compat/store.ts'
+export type { StoredSessionData } from './express-store.ts'

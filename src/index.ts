@@ -5,7 +5,7 @@ import type { SessionStore } from './stores/contract.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { fromCallbackStore, toCallbackStore } from './stores/legacy.ts'
 import { migrateStore } from './stores/migrating.ts'
-import { Store } from './compat/store.ts'
+import { Store } from './express-store.ts'
 import {
   InvalidOptionError,
   InvalidSessionStateError,

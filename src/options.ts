@@ -4,7 +4,7 @@ import { InvalidOptionError } from './errors.ts'
 import { COOKIE_OPTION_NAMES, SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
-import type { ExpressSessionStore } from './compat/store.ts'
+import type { ExpressSessionStore } from './express-store.ts'
 import type { SessionStore } from './stores/contract.ts'
 
 /** Options of the main entry: express-session's names, secure defaults, and a few additions. */

@@ -1,6 +1,6 @@
 import { inherits } from 'node:util'
 import { InvalidOptionError } from '../errors.ts'
-import { Store, type StoredSessionData } from './store.ts'
+import { Store, type StoredSessionData } from '../express-store.ts'
 
 type Callback = (err?: unknown) => void
 

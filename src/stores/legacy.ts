@@ -1,5 +1,4 @@
-import { Store, type StoredSessionData } from '../compat/store.ts'
-import type { Session } from '../session.ts'
+import { Store, type Session, type StoredSessionData } from '../express-store.ts'
 import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
 import {
   kContractStore,

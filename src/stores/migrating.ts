@@ -1,4 +1,4 @@
-import type { ExpressSessionStore, Store as CallbackStore } from '../compat/store.ts'
+import type { ExpressSessionStore, Store as CallbackStore } from '../express-store.ts'
 import { InvalidOptionError } from '../errors.ts'
 import { fromCallbackStore } from './legacy.ts'
 import { isContractStore, kContractStore, type GetOptions, type SessionStore, type StoredSession } from './contract.ts'

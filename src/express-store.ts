@@ -1,10 +1,28 @@
 import { EventEmitter } from 'node:events'
+import type { IncomingMessage } from 'node:http'
 import { inherits } from 'node:util'
-import { Cookie } from '../cookie.ts'
-import { Session } from '../session.ts'
-import type { CompatRequest } from './request.ts'
+import { Cookie } from './cookie.ts'
+
+/**
+ * express-session's store protocol, which both entries speak: the Store base that third-party stores
+ * inherit (the main entry exports it for `require('connect-pg-simple')(session)`), the Session its
+ * `createSession` builds, and the request fields both read. One file, because each of the three
+ * refers to the others.
+ */
 
 type Callback = (err?: unknown) => void
+
+/** The request fields express-session reads and writes. */
+export interface CompatRequest extends IncomingMessage {
+  session?: Session | null
+  sessionID: string
+  sessionStore: Store
+  secret?: string
+  secure?: boolean
+  originalUrl?: string
+  signedCookies?: Record<string, unknown>
+  cookies?: Record<string, unknown>
+}
 
 /** A session as an express-session store holds it: the data plus the cookie's JSON form. */
 export interface StoredSessionData {
@@ -90,3 +108,72 @@ Store.prototype.createSession = function createSession(this: Store, req: CompatR
   req.session = new Session(req, sess)
   return req.session
 }
+
+/**
+ * `req.session` as express-session builds it: `id` and `req` are non-enumerable, non-writable own
+ * properties and the methods live on the prototype, so the own enumerable keys are exactly `cookie`
+ * and the application's data, and `JSON.stringify(req.session)` is the stored form.
+ */
+export class Session {
+  declare readonly id: string
+  declare readonly req: CompatRequest
+  declare cookie: Cookie;
+  [key: string]: unknown
+
+  constructor(req: CompatRequest, data?: object | null) {
+    Object.defineProperty(this, 'req', { value: req })
+    Object.defineProperty(this, 'id', { value: req.sessionID })
+    if (typeof data === 'object' && data !== null) {
+      // compat: a stored key that is already `in` the session (a method, `id`, an Object.prototype
+      // name such as `constructor` or `__proto__`) is dropped
+      for (const prop in data) {
+        if (!(prop in this)) this[prop] = (data as Record<string, unknown>)[prop]
+      }
+    }
+  }
+
+  /** Alias of `resetMaxAge()`. */
+  touch(): this {
+    return this.resetMaxAge()
+  }
+
+  /** Restarts the cookie's lifetime: `cookie.maxAge = cookie.originalMaxAge`. */
+  resetMaxAge(): this {
+    this.cookie.maxAge = this.cookie.originalMaxAge
+    return this
+  }
+
+  /** Writes the whole session to the store. */
+  save(fn?: Callback): this {
+    this.req.sessionStore.set(this.id, this, fn || noop)
+    return this
+  }
+
+  /** Replaces `req.session` with the stored copy. The callback is required, as in express-session. */
+  reload(fn: Callback): this {
+    const req = this.req
+    const store = req.sessionStore
+    store.get(this.id, (err, sess) => {
+      if (err) return fn(err)
+      if (!sess) return fn(new Error('failed to load session'))
+      store.createSession(req, sess)
+      fn()
+    })
+    return this
+  }
+
+  /** Removes `req.session` and deletes the stored session. */
+  destroy(fn?: Callback): this {
+    delete (this.req as { session?: unknown }).session
+    this.req.sessionStore.destroy(this.id, fn)
+    return this
+  }
+
+  /** Destroys the session and generates a new one with a new id. The callback is required. */
+  regenerate(fn: Callback): this {
+    this.req.sessionStore.regenerate(this.req, fn)
+    return this
+  }
+}
+
+function noop(): void {}
