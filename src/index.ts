@@ -1,6 +1,6 @@
 import { createSessionMiddleware, readOnly, type SessionHandler } from './middleware.ts'
 import type { SessionOptions } from './options.ts'
-import type { ManagedSession, SessionData } from './managed-session.ts'
+import type { ManagedSession, SessionData } from './session.ts'
 import type { SessionStore } from './stores/contract.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { fromCallbackStore, toCallbackStore } from './stores/legacy.ts'
@@ -63,7 +63,7 @@ export {
 }
 export { TesseraErrorCodes, type TesseraErrorCode } from './errors.ts'
 export type { SessionOptions, SessionHandler, SessionData }
-export type { ManagedSession as Session } from './managed-session.ts'
+export type { ManagedSession as Session } from './session.ts'
 export type { LoginOptions } from './engine/context.ts'
 export type { CookieOptions } from './cookie.ts'
 export type { SessionEvents, SessionEventName, RejectReason, Diagnostic, DiagnosticCode, DiagnosticDetails } from './events.ts'
