@@ -7,7 +7,7 @@ import { RequestContext, type NextFunction } from './engine/context.ts'
 import { readSessionId, type PresentedId } from './engine/read.ts'
 import { Rotations, type Successor } from './engine/rotate.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
-import { lastSeenAt } from './engine/last-seen.ts'
+import { expiryAfterRead, judge, lastSeenAt, needsOwnSlide, slideOnRead } from './engine/expiry.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
 import { fromCallbackStore } from './stores/legacy.ts'
@@ -180,9 +180,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       return
     }
     const now = Date.now()
-    const slideIfBefore = now + policy.idleTimeout - policy.touchAfter
-    const slideKnownNotDue = presented.expiresAt !== undefined && presented.expiresAt >= slideIfBefore
-    const slide = context.readOnly || slideKnownNotDue ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore }
+    const slide = context.readOnly ? undefined : slideOnRead(now, presented.expiresAt, policy)
     // express-session's records are stored under the raw id; ours under a hash of it (R5)
     const key = (presented.key ??= presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id))
     engine.call('get', (s) => s.get(key, slide)).then(
@@ -191,7 +189,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential.
         // A retired record never opens itself: it leads to the successor derived from the presented id and its format
         const foreign = record !== null && presented.format === 'legacy' && record.meta !== null && record.meta.retiredAt === undefined && isWellFormedId(presented.id)
-        const judged = record === null || foreign ? 'unknown' : judge(record, now)
+        const judged = record === null || foreign ? 'unknown' : judge(record, now, policy)
         const verdict = judged === 'live' ? checkBinding(record as StoredSession, req, presented.id) : judged
         if (verdict !== 'live') {
           debug('stored session not used: %s', verdict)
@@ -217,13 +215,11 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           )
           return
         }
-        const moved = slide !== undefined && live.expiresAt < slide.slideIfBefore
-        const ownLifetime = live.meta?.cookieMaxAge != null
-        const slidTo = moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined
+        const slidTo = expiryAfterRead(live, slide)
         presented.expiresAt = slidTo ?? live.expiresAt
         context.adopt(presented, key, live, slidTo)
         // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
-        if (moved && ownLifetime) context.requestTouch()
+        if (needsOwnSlide(live, slide)) context.requestTouch()
         next()
       },
       (err: unknown) => loadFailed(context, presented, key, err),
@@ -255,7 +251,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
 
   /** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
   function adoptSuccessor(context: RequestContext, presented: PresentedId, successor: Successor | null): void {
-    if (successor === null || judge(successor.record, Date.now()) !== 'live') {
+    if (successor === null || judge(successor.record, Date.now(), policy) !== 'live') {
       // ended since (a logout, a revocation, its deadline): the old id leads nowhere
       debug('stored session not used: its successor is gone')
       context.noteRejectedCookie()
@@ -265,23 +261,6 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     }
     context.adoptSuccessor(presented, successor)
     context.next()
-  }
-
-  /** 'live', or why a stored session must not be used (R10): the store's TTL is not trusted alone. */
-  function judge(record: StoredSession, now: number): 'live' | 'idle' | 'absolute' | 'revoked' {
-    const meta = record.meta
-    if (meta !== null && (now >= meta.absoluteExpiresAt || now >= meta.createdAt + policy.absoluteTimeout)) return 'absolute'
-    // R14: every session created before the app's revocation epoch is over
-    if (meta !== null && policy.revokedBefore !== undefined && meta.createdAt < policy.revokedBefore()) return 'revoked'
-    if (record.expiresAt <= now) return 'idle'
-    // a record a renewal replaced reads for the grace period only: the read's slide must not extend it
-    if (meta?.retiredAt !== undefined && now >= meta.retiredAt + policy.renewalGrace) return 'idle'
-    if (meta !== null && record.expiresAt < meta.absoluteExpiresAt) {
-      // the idle window may have been shortened since the record was written
-      const lastSeen = record.expiresAt - (meta.cookieMaxAge ?? meta.idleTimeout)
-      if (lastSeen + (meta.cookieMaxAge ?? policy.idleTimeout) <= now) return 'idle'
-    }
-    return 'live'
   }
 
   /** R26: a session used from another client than the one it was created for. */

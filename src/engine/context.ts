@@ -11,6 +11,7 @@ import { isStorableText } from '../safe-json.ts'
 import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndWork } from './commit.ts'
 import { describeClient } from './client-description.ts'
 import { baselineOf, diffSession, hasChanges, type SessionDiff } from './dirty.ts'
+import { correctFuture, freshMeta, isSlideDue, maxAgeSeconds, nextExpiry } from './expiry.ts'
 import type { Engine } from './engine.ts'
 import type { PresentedId } from './read.ts'
 import type { Successor } from './rotate.ts'
@@ -111,12 +112,16 @@ export class RequestContext {
     this.#expiryMoved = slidTo !== undefined
     if (record.meta === null) {
       // a session written by express-session (migration): its deadlines start now and are stored at the end
-      const now = Date.now()
-      this.#meta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+      this.#meta = freshMeta(Date.now(), policy)
       this.#metaDirty = true
     } else {
       this.#meta = record.meta
-      this.#distrustFuture()
+      const corrected = correctFuture(record.meta, this.#expiresAt, Date.now(), policy)
+      if (corrected !== undefined) {
+        this.#meta = corrected.meta
+        this.#expiresAt = corrected.expiresAt
+        this.#metaDirty = true
+      }
     }
     this.#hook()
     if (record.meta?.retiredAt !== undefined) {
@@ -124,31 +129,6 @@ export class RequestContext {
       this.readOnly = true
       return
     }
-  }
-
-  /**
-   * Timestamps written by a clock that was ahead (since moved back, or another host's) count as now:
-   * elapsed time is never negative, so the idle window and the absolute deadline run from now at the
-   * latest, never later than stored. This response's write stores the correction. A skew within
-   * `touchAfter` (hosts a little apart) is left alone, so that it does not cost a write per request.
-   */
-  #distrustFuture(): void {
-    const policy = this.engine.policy
-    const meta = this.#meta as SessionMeta
-    const now = Date.now()
-    const limit = now + policy.touchAfter
-    const window = meta.cookieMaxAge ?? policy.idleTimeout
-    const stamps = [meta.createdAt, meta.renewedAt, meta.authTime, meta.retiredAt]
-    // the last activity is the expiry less the window it was computed with
-    if (stamps.every((at) => at === undefined || at <= limit) && this.#expiresAt - window <= limit) return
-    const createdAt = Math.min(meta.createdAt, now)
-    const corrected: SessionMeta = { ...meta, createdAt, absoluteExpiresAt: Math.min(meta.absoluteExpiresAt, createdAt + policy.absoluteTimeout) }
-    if (meta.renewedAt !== undefined) corrected.renewedAt = Math.min(meta.renewedAt, now)
-    if (meta.authTime !== undefined) corrected.authTime = Math.min(meta.authTime, now)
-    if (meta.retiredAt !== undefined) corrected.retiredAt = Math.min(meta.retiredAt, now)
-    this.#meta = corrected
-    this.#expiresAt = Math.min(this.#expiresAt, now + window, corrected.absoluteExpiresAt)
-    this.#metaDirty = true
   }
 
   /**
@@ -199,7 +179,7 @@ export class RequestContext {
     this.#id = userId === undefined ? this.#newId() : userTag(userId) + this.#newId()
     this.#key = this.engine.storeKey(this.#id)
     this.#stored = false
-    this.#meta = meta ?? { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+    this.#meta = meta ?? freshMeta(now, policy)
     const binding = this.engine.bindingOf(this.req)
     if (binding !== undefined) this.#meta.binding = binding
     this.#metaDirty = true
@@ -241,9 +221,7 @@ export class RequestContext {
 
   /** The expiry a write or slide made now gives: the idle window from now, never past the absolute deadline. */
   #nextExpiry(now: number): number {
-    const meta = this.#meta as SessionMeta
-    const window = meta.cookieMaxAge ?? this.engine.policy.idleTimeout
-    return Math.min(now + window, meta.absoluteExpiresAt)
+    return nextExpiry(this.#meta as SessionMeta, this.engine.policy.idleTimeout, now)
   }
 
   // -- change --------------------------------------------------------------------------------------
@@ -346,7 +324,7 @@ export class RequestContext {
     await this.#endReplaced()
     const now = Date.now()
     const policy = this.engine.policy
-    const meta: SessionMeta = { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
+    const meta = freshMeta(now, policy)
     if (reason === 'login') meta.authTime = now
     if (client !== undefined) meta.client = client
     this.#record = null
@@ -540,7 +518,7 @@ export class RequestContext {
   #touchIfDue(now: number, confirm = false): (() => Promise<void>) | undefined {
     const policy = this.engine.policy
     const next = this.#nextExpiry(now)
-    const due = (this.#touchRequested || next - this.#expiresAt > policy.touchAfter) && !this.#expiryMoved
+    const due = (this.#touchRequested || isSlideDue(this.#expiresAt, next, policy.touchAfter)) && !this.#expiryMoved
     if (!due && !(confirm && this.#refreshesCookie())) return undefined
     const key = this.#key as string
     const id = this.#id as string
@@ -687,7 +665,7 @@ export class RequestContext {
     const value = wellFormed ? signV1(id, this.engine.policy.name, secret) : 's:' + signLegacy(id, secret)
     // the value the client will send back: known, so its next request skips the HMAC and, while fresh, the slide
     if (wellFormed && this.#key !== undefined) this.engine.verified.set(value, { id, reissue: false, format: 'v1', key: this.#key, expiresAt })
-    if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, Math.max(0, Math.ceil((expiresAt - now) / 1000)))
+    if (persistent) this.#setCookie(value, new Date(expiresAt), attrs, maxAgeSeconds(expiresAt, now))
     else this.#setCookie(value, undefined, attrs, undefined)
     this.#cookieSent = true
     checkSessionCookie(this.engine, this.req, this.res, { attrs, secure: this.cookieSecure(attrs) })

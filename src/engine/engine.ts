@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { isIP } from 'node:net'
 import { SessionDataError, StoreTimeoutError, StoreUnavailableError, type TesseraError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
 import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../request-security.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
+import { clientFingerprint } from './binding.ts'
 import { Deadlines, storeFailure } from './store-call.ts'
 import type { PresentedId } from './read.ts'
 import { VerifiedCookies } from './verified-cookies.ts'
@@ -53,16 +53,7 @@ export class Engine {
 
   /** The client-binding fingerprint of a request (R26), or undefined when binding is off. */
   bindingOf(req: IncomingMessage): string | undefined {
-    const binding = this.policy.binding
-    if (binding === undefined) return undefined
-    const hmac = createHmac('sha256', this.#hashKey).update('binding|')
-    if (binding.userAgent) hmac.update(req.headers['user-agent'] ?? '')
-    hmac.update('|')
-    if (binding.ip !== false) {
-      const address = (req as { ip?: string }).ip ?? req.socket?.remoteAddress ?? ''
-      hmac.update(binding.ip === 'full' ? canonicalAddress(address) : addressPrefix(address))
-    }
-    return hmac.digest('base64url').slice(0, 22)
+    return clientFingerprint(this.#hashKey, this.policy.binding, req)
   }
 
   /** Emits only when someone listens, building the payload only then. */
@@ -145,27 +136,4 @@ export class Engine {
  */
 export function storeKeyOf(id: string): string {
   return id.slice(0, USER_TAG_LENGTH) + createHash('sha256').update(id).digest('base64url')
-}
-
-/** IPv4 /24 or IPv6 /48: stable across the address changes of one network (NAT pools, privacy addresses). */
-function addressPrefix(address: string): string {
-  const canonical = canonicalAddress(address)
-  if (isIP(canonical) === 4) return canonical.split('.').slice(0, 3).join('.')
-  if (isIP(canonical) === 6) return canonical.split(':').slice(0, 3).join(':')
-  return canonical
-}
-
-/** One spelling per address: an IPv4-mapped IPv6 address as IPv4; IPv6 expanded, in lower case, without leading zeros. */
-function canonicalAddress(address: string): string {
-  const lower = address.toLowerCase()
-  const mapped = lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower
-  return isIP(mapped) === 6 ? expandIPv6(mapped).join(':') : mapped
-}
-
-function expandIPv6(address: string): string[] {
-  const [head = '', tail] = address.split('::')
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const missing = tail === undefined ? 0 : 8 - left.length - right.length
-  return [...left, ...Array<string>(missing).fill('0'), ...right].map((group) => (/^[0-9a-f]{1,4}$/.test(group) ? parseInt(group, 16).toString(16) : group))
 }

@@ -5,6 +5,7 @@ import { parseJson } from '../safe-json.ts'
 import { isWellFormedId } from '../signing.ts'
 import type { NewSession, SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
 import type { Engine } from './engine.ts'
+import { freshMeta, isRenewalDue, nextExpiry, retiredExpiry } from './expiry.ts'
 import type { PresentedId } from './read.ts'
 
 export type RotationReason = 'renewal' | 'migration'
@@ -98,10 +99,7 @@ export class Rotations {
     const now = Date.now()
     const old = previous.record
     // a migrated session's deadlines start now (express-session stored none); a renewal keeps them (R12)
-    const meta: SessionMeta =
-      old.meta === null
-        ? { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout, renewedAt: now }
-        : { ...old.meta, renewedAt: now }
+    const meta: SessionMeta = { ...(old.meta ?? freshMeta(now, policy)), renewedAt: now }
     const id = this.#successorId(previous, reason)
     const key = engine.storeKey(id)
     if (engine.lastWriterWins) {
@@ -109,7 +107,7 @@ export class Rotations {
       const found = await engine.call('get', (store) => store.get(key))
       if (found !== null) return this.#adoptWinner(previous, { id, key, record: found, replacedKey: previous.key, created: false }, meta)
     }
-    const session: NewSession = { data: withoutCookie(old.data), meta, userId: old.userId, expiresAt: Math.min(now + (meta.cookieMaxAge ?? policy.idleTimeout), meta.absoluteExpiresAt) }
+    const session: NewSession = { data: withoutCookie(old.data), meta, userId: old.userId, expiresAt: nextExpiry(meta, policy.idleTimeout, now) }
     const result = await engine.call('create', (store) => store.create(key, session))
     if (result === 'collision') {
       // another request (of any process) rotated this id first, or the successor was destroyed since (a tombstone)
@@ -149,7 +147,7 @@ export class Rotations {
     const retired: SessionMeta = { ...meta, retiredAt: now }
     const old = previous.record
     const patch: SessionPatch = { set: {}, unset: [], meta: retired, current: { meta: retired, userId: old.userId }, whole: old.data }
-    await engine.call('update', (store) => store.update(key, patch, Math.min(now + grace, retired.absoluteExpiresAt)))
+    await engine.call('update', (store) => store.update(key, patch, retiredExpiry(retired, now, grace)))
   }
 
   /**
@@ -178,9 +176,7 @@ export class Rotations {
 function isRotationDue(policy: Policy, presented: PresentedId, record: StoredSession): boolean {
   // an id the v1 format cannot carry (a custom genid's) stays where it is
   if (presented.format === 'legacy') return isWellFormedId(presented.id)
-  const meta = record.meta
-  if (policy.renewAfter === undefined || meta === null) return false
-  return Date.now() - (meta.renewedAt ?? meta.createdAt) >= policy.renewAfter
+  return isRenewalDue(record.meta, Date.now(), policy.renewAfter)
 }
 
 /** The session's data: an express-session record also holds its cookie, which is not data (the main entry keeps it apart). */
