@@ -4,7 +4,8 @@ import type { SessionEventName, SessionEvents } from './events.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
 import { Engine } from './engine/engine.ts'
 import { RequestContext, type NextFunction } from './engine/context.ts'
-import { readSessionId, type PresentedId } from './engine/read.ts'
+import { readPresented, type Presented } from './engine/read.ts'
+import { rememberExpiry } from './engine/verified-cookies.ts'
 import { Rotations, type Successor } from './engine/rotate.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
 import { expiryAfterRead, judge, lastSeenAt, needsOwnSlide, slideOnRead } from './engine/expiry.ts'
@@ -166,7 +167,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     req.sessionStore = store
     context.readOnly = req[kReadOnly] === true || (policy.readOnly !== undefined && policy.readOnly(req))
 
-    const presented = readSessionId(req.headers.cookie, policy.name, policy.secrets, engine.verified)
+    const presented = readPresented(req.headers.cookie, engine)
     if (presented === undefined) {
       finish(context, next)
       return
@@ -181,8 +182,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     }
     const now = Date.now()
     const slide = context.readOnly ? undefined : slideOnRead(now, presented.expiresAt, policy)
-    // express-session's records are stored under the raw id; ours under a hash of it (R5)
-    const key = (presented.key ??= presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id))
+    const key = presented.key
     engine.call('get', (s) => s.get(key, slide)).then(
       (record) => {
         // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
@@ -216,7 +216,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
           return
         }
         const slidTo = expiryAfterRead(live, slide)
-        presented.expiresAt = slidTo ?? live.expiresAt
+        rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
         context.adopt(presented, key, live, slidTo)
         // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
         if (needsOwnSlide(live, slide)) context.requestTouch()
@@ -227,7 +227,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   }
 
   /** The load (or the rotation after it) failed. */
-  function loadFailed(context: RequestContext, presented: PresentedId, key: string, err: unknown): void {
+  function loadFailed(context: RequestContext, presented: Presented, key: string, err: unknown): void {
     const next = context.next
     if (err instanceof SessionDataError) {
       // unreadable stored data means no session (and the record goes), never a crash
@@ -250,7 +250,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   }
 
   /** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
-  function adoptSuccessor(context: RequestContext, presented: PresentedId, successor: Successor | null): void {
+  function adoptSuccessor(context: RequestContext, presented: Presented, successor: Successor | null): void {
     if (successor === null || judge(successor.record, Date.now(), policy) !== 'live') {
       // ended since (a logout, a revocation, its deadline): the old id leads nowhere
       debug('stored session not used: its successor is gone')

@@ -13,7 +13,8 @@ import { describeClient } from './client-description.ts'
 import { baselineOf, diffSession, hasChanges, type SessionDiff } from './dirty.ts'
 import { correctFuture, freshMeta, isSlideDue, maxAgeSeconds, nextExpiry } from './expiry.ts'
 import type { Engine } from './engine.ts'
-import type { PresentedId } from './read.ts'
+import type { Presented } from './read.ts'
+import { rememberExpiry } from './verified-cookies.ts'
 import type { Successor } from './rotate.ts'
 import { debug } from '../debug.ts'
 import { diagnose } from '../diagnostics.ts'
@@ -44,7 +45,7 @@ export class RequestContext {
   readOnly = false
 
   /** The id the client presented and we verified, if any. */
-  #presented: PresentedId | undefined
+  #presented: Presented | undefined
   /** The client sent a session cookie, valid or not: a logout should clear it. */
   #cookieSeen = false
   #record: StoredSession | null = null
@@ -98,7 +99,7 @@ export class RequestContext {
   }
 
   /** Takes a verified, live record as this request's session. */
-  adopt(presented: PresentedId, key: string, record: StoredSession, slidTo: number | undefined): void {
+  adopt(presented: Presented, key: string, record: StoredSession, slidTo: number | undefined): void {
     const policy = this.engine.policy
     this.#presented = presented
     this.#cookieSeen = true
@@ -135,7 +136,7 @@ export class RequestContext {
    * Takes the session that replaced the presented id (R12: a renewal or migration, done by this
    * request or by a concurrent one): the response sends its id's cookie.
    */
-  adoptSuccessor(presented: PresentedId, successor: Successor): void {
+  adoptSuccessor(presented: Presented, successor: Successor): void {
     this.adopt(presented, successor.key, successor.record, successor.created ? successor.record.expiresAt : undefined)
     this.#id = successor.id
     this.#replacedKey = successor.replacedKey
@@ -343,7 +344,7 @@ export class RequestContext {
   /** Remembers the expiry just written on the verified cookie's cache entry (a hint for the next read's slide). */
   #noteExpiry(expiresAt: number): void {
     const presented = this.#presented
-    if (presented !== undefined && presented.id === this.#id) presented.expiresAt = expiresAt
+    if (presented !== undefined && presented.id === this.#id) rememberExpiry(this.engine.verified, presented.value, expiresAt)
   }
 
   /** `touch()`: slide the expiry on this response even if the throttle would skip it. */

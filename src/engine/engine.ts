@@ -9,8 +9,7 @@ import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
 import { clientFingerprint } from './binding.ts'
 import { Deadlines, storeFailure } from './store-call.ts'
-import type { PresentedId } from './read.ts'
-import { VerifiedCookies } from './verified-cookies.ts'
+import { VerifiedCookies, type KnownCookie } from './verified-cookies.ts'
 
 /**
  * What one `session()` call shares across its requests: the frozen policy, the store, the event
@@ -21,7 +20,7 @@ export class Engine {
   readonly store: SessionStore
   readonly events = new EventEmitter()
   /** Cookie values verified (or issued) by this middleware, and what they stand for. */
-  readonly verified = new VerifiedCookies<PresentedId>()
+  readonly verified = new VerifiedCookies<KnownCookie>()
   readonly #hashKey: Buffer
   storeReady = true
   /** The store is an express-session store: its `create` overwrites, its writes are whole objects. */

@@ -1,36 +1,68 @@
 import { allCookieValues, hasCaseVariant, tryDecode } from '../cookie-header.ts'
 import type { RejectReason } from '../events.ts'
 import { isWellFormedId, unsignLegacy, unsignV1, type Secret } from '../signing.ts'
-import type { VerifiedCookies } from './verified-cookies.ts'
+import type { Engine } from './engine.ts'
 
 /** The longest raw cookie value worth verifying: a v1 value is at most 175 characters. */
 const MAX_VALUE_LENGTH = 512
 
 /** A verified id from the cookie, and what the next response must do about the cookie. */
 export interface PresentedId {
-  id: string
+  readonly id: string
   /** Signed by a retired secret or in express-session's format: re-issue the cookie (R4). */
-  reissue: boolean
+  readonly reissue: boolean
   /** `legacy`: an express-session cookie, whose session is stored under the raw id. */
-  format: 'v1' | 'legacy'
-  /** The store key of `id`, once computed (the middleware fills it in; cached with the rest). */
-  key?: string
-  /**
-   * The session's server expiry as this process last saw or wrote it: while it is later than the
-   * slide threshold, a read need not ask the store to slide (a plain read is cheaper, for Redis no
-   * script). Only a hint: the store decides, and the end of the response touches if it was wrong.
-   */
-  expiresAt?: number
+  readonly format: 'v1' | 'legacy'
 }
 
-export type ReadResult = PresentedId | { rejected: RejectReason } | undefined
+/**
+ * The presented id as one request holds it: a fresh object, never shared with another request nor
+ * with the cache, which keeps what it learns (the expiry hint) in its own entry.
+ */
+export interface Presented extends PresentedId {
+  /** The cookie value as sent: the cache's key for this id. */
+  readonly value: string
+  /** The key the session is stored under: a hash of the id (R5), or the raw id of an express-session record. */
+  readonly key: string
+  /** The cache's expiry hint when the request was read (see `KnownCookie`). */
+  readonly expiresAt: number | undefined
+}
+
+export type Rejected = { readonly rejected: RejectReason }
+export type ReadResult = PresentedId | Rejected | undefined
 
 /**
  * Cookie header → verified id (R6–R9). Only our cookie name, byte-exact; several copies of it are
  * rejected (cookie tossing); every failure is a reason, never an exception. Returns undefined when
  * there is no cookie at all, and allocates nothing in that case.
  */
-export function readSessionId(header: string | undefined, name: string, secrets: readonly Secret[], cache?: VerifiedCookies<PresentedId>): ReadResult {
+export function readSessionId(header: string | undefined, name: string, secrets: readonly Secret[]): ReadResult {
+  const raw = ourCookieValue(header, name)
+  return typeof raw === 'string' ? verify(raw, name, secrets) : raw
+}
+
+/**
+ * `readSessionId` for a request of `engine`: a value verified before skips the HMAC and the store-key
+ * hash (the engine's cache), and the answer carries the store key and the cache's expiry hint.
+ */
+export function readPresented(header: string | undefined, engine: Engine): Presented | Rejected | undefined {
+  const policy = engine.policy
+  const raw = ourCookieValue(header, policy.name)
+  if (typeof raw !== 'string') return raw
+  let known = engine.verified.get(raw)
+  if (known === undefined) {
+    const result = verify(raw, policy.name, policy.secrets)
+    if ('rejected' in result) return result
+    // express-session's records are stored under the raw id; ours under a hash of it (R5)
+    const key = result.format === 'legacy' ? result.id : engine.storeKey(result.id)
+    known = { id: result.id, reissue: result.reissue, format: result.format, key, expiresAt: undefined }
+    engine.verified.set(raw, known)
+  }
+  return { value: raw, id: known.id, reissue: known.reissue, format: known.format, key: known.key, expiresAt: known.expiresAt }
+}
+
+/** The raw value of our cookie, a rejection, or undefined when the header has none. */
+function ourCookieValue(header: string | undefined, name: string): string | Rejected | undefined {
   if (header === undefined || header.length === 0) return undefined
   const values = allCookieValues(header, name, 2)
   if (values.length === 0) {
@@ -41,14 +73,10 @@ export function readSessionId(header: string | undefined, name: string, secrets:
   const raw = values[0] as string
   if (raw.length === 0) return { rejected: 'malformed' }
   if (raw.length > MAX_VALUE_LENGTH) return { rejected: 'oversize' }
-  const known = cache?.get(raw)
-  if (known !== undefined) return known
-  const result = verify(raw, name, secrets)
-  if (cache !== undefined && !('rejected' in result)) cache.set(raw, result)
-  return result
+  return raw
 }
 
-function verify(raw: string, name: string, secrets: readonly Secret[]): PresentedId | { rejected: RejectReason } {
+function verify(raw: string, name: string, secrets: readonly Secret[]): PresentedId | Rejected {
   if (raw.startsWith('v1.')) {
     const verified = unsignV1(raw, name, secrets)
     if (typeof verified === 'string') return { rejected: verified }

@@ -24,3 +24,29 @@ export class VerifiedCookies<T> {
     this.#entries.set(value, result)
   }
 }
+
+/**
+ * What the main entry remembers of a cookie value it verified or issued. Requests get copies
+ * (`readPresented`), never the entry itself; only `rememberExpiry` changes an entry.
+ */
+export interface KnownCookie {
+  readonly id: string
+  /** Signed by a retired secret or in express-session's format: re-issue the cookie (R4). */
+  readonly reissue: boolean
+  /** `legacy`: an express-session cookie, whose session is stored under the raw id. */
+  readonly format: 'v1' | 'legacy'
+  /** The key the session is stored under, computed once per value. */
+  readonly key: string
+  /**
+   * The session's server expiry as this process last saw or wrote it: while it is later than the
+   * slide threshold, a read need not ask the store to slide (a plain read is cheaper, for Redis no
+   * script). Only a hint: the store decides, and the end of the response touches if it was wrong.
+   */
+  expiresAt: number | undefined
+}
+
+/** Records the expiry a read or write just gave the session the cookie `value` names: the next read's slide hint. */
+export function rememberExpiry(cache: VerifiedCookies<KnownCookie>, value: string, expiresAt: number): void {
+  const known = cache.get(value)
+  if (known !== undefined) known.expiresAt = expiresAt
+}
