@@ -1,57 +1,10 @@
-import { createSessionMiddleware, readOnly, type SessionHandler } from './middleware.ts'
-import type { SessionOptions } from './options.ts'
-import type { ManagedSession, SessionData } from './session.ts'
-import type { SessionStore } from './stores/contract.ts'
-import { MemoryStore } from './stores/memory.ts'
-import { fromCallbackStore, toCallbackStore } from './stores/legacy.ts'
-import { migrateStore } from './stores/migrating.ts'
-import { Store } from './express-store.ts'
-import {
-  InvalidOptionError,
-  InvalidSessionStateError,
-  SessionGoneError,
-  SessionTooLargeError,
-  StoreTimeoutError,
-  StoreUnavailableError,
-  TesseraError,
-  SessionDataError,
-} from './errors.ts'
-
-/**
- * Creates the session middleware.
- *
- * @example
- * import session from 'tessera-session'
- * app.use(session({ secret: process.env.SESSION_SECRET }))
- */
-function session(options: SessionOptions): SessionHandler {
-  return createSessionMiddleware(options)
-}
-session.MemoryStore = MemoryStore
-// factory-style third-party stores take the module: require('connect-pg-simple')(session)
-session.Store = Store
-session.readOnly = readOnly
-session.toCallbackStore = toCallbackStore
-session.fromCallbackStore = fromCallbackStore
-session.migrateStore = migrateStore
-session.TesseraError = TesseraError
-session.InvalidOptionError = InvalidOptionError
-session.StoreUnavailableError = StoreUnavailableError
-session.StoreTimeoutError = StoreTimeoutError
-session.SessionTooLargeError = SessionTooLargeError
-session.SessionGoneError = SessionGoneError
-session.InvalidSessionStateError = InvalidSessionStateError
-session.SessionDataError = SessionDataError
-
-export default session
+export { session as default, session } from './session-factory.ts'
+export { readOnly } from './middleware.ts'
+export { MemoryStore } from './stores/memory.ts'
+export { Store } from './express-store.ts'
+export { toCallbackStore, fromCallbackStore } from './stores/legacy.ts'
+export { migrateStore } from './stores/migrating.ts'
 export {
-  session,
-  MemoryStore,
-  Store,
-  readOnly,
-  toCallbackStore,
-  fromCallbackStore,
-  migrateStore,
   TesseraError,
   InvalidOptionError,
   StoreUnavailableError,
@@ -60,11 +13,12 @@ export {
   SessionGoneError,
   InvalidSessionStateError,
   SessionDataError,
-}
-export { TesseraErrorCodes, type TesseraErrorCode } from './errors.ts'
-export type { SessionOptions, SessionHandler, SessionData }
-export type { ManagedSession as Session } from './session.ts'
-export type { LoginOptions } from './engine/context.ts'
+  TesseraErrorCodes,
+  type TesseraErrorCode,
+} from './errors.ts'
+export type { SessionOptions } from './options.ts'
+export type { SessionHandler } from './middleware.ts'
+export type { ManagedSession as Session, SessionData, LoginOptions } from './session.ts'
 export type { CookieOptions } from './cookie.ts'
 export type { SessionEvents, SessionEventName, RejectReason, Diagnostic, DiagnosticCode, DiagnosticDetails } from './events.ts'
 export type { MemoryStoreOptions } from './stores/memory.ts'
@@ -84,17 +38,3 @@ export type {
   TouchResult,
   UserSessionInfo,
 } from './stores/contract.ts'
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** The session (created on first access). `null` after `destroy()` or `req.session = null`. */
-      session: ManagedSession & Partial<SessionData>
-      /** The session id (accessing it creates the session, like `req.session`). */
-      sessionID: string
-      /** The store of the session middleware that handled this request. */
-      sessionStore: SessionStore
-    }
-  }
-}

@@ -1,29 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidOptionError, SessionDataError } from './errors.ts'
-import type { SessionEventName, SessionEvents } from './events.ts'
-import { resolvePolicy, type SessionOptions } from './options.ts'
-import { Engine } from './engine/engine.ts'
-import { RequestContext, type NextFunction } from './engine/context.ts'
-import { readPresented, type Presented } from './engine/read.ts'
-import { rememberExpiry } from './engine/verified-cookies.ts'
-import { Rotations, type Successor } from './engine/rotate.ts'
-import { originalPathname, pathMatches } from './engine/path.ts'
-import { expiryAfterRead, judge, lastSeenAt, needsOwnSlide, slideOnRead } from './engine/expiry.ts'
-import { MemoryStore } from './stores/memory.ts'
-import { isContractStore, type SessionStore, type StoredSession, type UserSessionInfo } from './stores/contract.ts'
-import { fromCallbackStore } from './stores/legacy.ts'
-import type { Store as CallbackStore } from './express-store.ts'
-import { isWellFormedId } from './signing.ts'
 import { debug } from './debug.ts'
+import { Engine } from './engine/engine.ts'
+import { hookResponse } from './engine/commit.ts'
+import { loadSession, type Loaded } from './engine/load.ts'
+import { getSession, getSessionId, setSession } from './engine/operations.ts'
+import { originalPathname, pathMatches } from './engine/path.ts'
+import { readPresented, type Presented } from './engine/read.ts'
+import { Rotations } from './engine/rotate.ts'
+import { adopt, adoptSuccessor, createState, type NextFunction, type RequestState } from './engine/state.ts'
+import { InvalidOptionError } from './errors.ts'
+import type { SessionEventName, SessionEvents } from './events.ts'
+import type { Store as CallbackStore } from './express-store.ts'
+import { resolvePolicy, type SessionOptions } from './options.ts'
 import { announceSetup, describeStore } from './startup-line.ts'
+import { isContractStore, type SessionStore } from './stores/contract.ts'
+import { fromCallbackStore } from './stores/legacy.ts'
+import { MemoryStore } from './stores/memory.ts'
+import { userSessions, type UserSessions } from './user-sessions.ts'
 
-function noop(): void {}
+export type { NextFunction }
 
-const kContext = Symbol('tessera-session.request')
+const kState = Symbol('tessera-session.request')
 const kReadOnly = Symbol.for('tessera-session.read-only')
 
 interface SessionRequest extends IncomingMessage {
-  [kContext]?: RequestContext
+  [kState]?: RequestState
   [kReadOnly]?: boolean
   session?: unknown
   sessionStore?: SessionStore
@@ -34,58 +35,30 @@ const SESSION_PROPERTY: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: SessionRequest) {
-    return this[kContext]?.getSession()
+    const state = this[kState]
+    return state === undefined ? undefined : getSession(state)
   },
   set(this: SessionRequest, value: unknown) {
-    this[kContext]?.setSession(value)
+    const state = this[kState]
+    if (state !== undefined) setSession(state, value)
   },
 }
 const SESSION_ID_PROPERTY: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: SessionRequest) {
-    return this[kContext]?.getSessionId()
+    const state = this[kState]
+    return state === undefined ? undefined : getSessionId(state)
   },
 }
 
 /** The middleware `session()` returns, with the session events and the per-user operations. */
-export interface SessionHandler {
+export interface SessionHandler extends UserSessions {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void
   /** The store in use (a callback store given in the options is wrapped). */
   readonly store: SessionStore
   on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
   off<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
-  /**
-   * The live sessions of a user (those signed in with `req.session.login(userId)`). Each has an
-   * opaque `handle` (not its id: ids never leave the cookie) for `revokeUserSession`; pass the
-   * current request's `req.sessionID` as `currentId` to have that one marked `current`.
-   */
-  listUserSessions(userId: string, options?: { currentId?: string }): Promise<UserSession[]>
-  /** Destroys every session of a user, but `exceptId` (e.g. `req.sessionID`); resolves how many. */
-  revokeUserSessions(userId: string, options?: { exceptId?: string }): Promise<number>
-  /** Destroys one session of a user by the `handle` `listUserSessions` gave; resolves whether it was that user's. */
-  revokeUserSession(userId: string, handle: string): Promise<boolean>
-}
-
-/** One of a user's sessions, as `listUserSessions` lists it. */
-export interface UserSession {
-  /** Opaque, stable for the session's id; for `revokeUserSession`. */
-  handle: string
-  /** Whether it is the session whose id was given as `currentId`. */
-  current: boolean
-  /** Epoch ms it expires unless used. */
-  expiresAt: number
-  /** Epoch ms it was created (or signed in). */
-  createdAt: number | undefined
-  /** Epoch ms of the sign-in, for `login()` sessions. */
-  authTime: number | undefined
-  /**
-   * Epoch ms the session was last used, as fresh as its expiry slides: within `touchAfter` of the last
-   * request (requests marked `readOnly` do not count). Undefined for a record without our metadata.
-   */
-  lastSeenAt: number | undefined
-  /** What the `describeClient` option said of the client at sign-in; undefined when it is off or said nothing. */
-  client: string | undefined
 }
 
 /** Marks a request read-only when mounted before the session middleware: it never writes or slides the session. */
@@ -94,26 +67,10 @@ export function readOnly(req: IncomingMessage, _res: ServerResponse, next: NextF
   next()
 }
 
-function resolveStore(store: SessionOptions['store'], production: boolean): SessionStore {
-  if (store === undefined) {
-    if (production) {
-      process.emitWarning('tessera-session: no store given, sessions live in this process only (MemoryStore); use SqliteStore, RedisStore or PostgresStore', {
-        code: 'TESSERA_MEMORY_STORE',
-      })
-    }
-    return new MemoryStore()
-  }
-  if (isContractStore(store)) return store
-  const legacy = store as unknown as CallbackStore
-  if (typeof legacy.get === 'function' && typeof legacy.set === 'function' && typeof legacy.destroy === 'function') {
-    return fromCallbackStore(legacy)
-  }
-  throw new InvalidOptionError('store', 'must be a built-in store or an express-session store (get/set/destroy)')
-}
-
 /**
  * The session middleware: secure defaults, lazy sessions, field-level writes, idle and absolute
- * timeouts, Promise methods.
+ * timeouts, Promise methods. Everything is resolved here, once; a request then goes read (the
+ * cookie) → load (one store call) → use (`req.session`, engine/operations.ts) → commit (engine/commit.ts).
  *
  * @example
  * import express from 'express'
@@ -130,14 +87,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   const store = resolveStore(options.store, policy.production)
   const engine = new Engine(policy, store)
   announceSetup(policy, describeStore(options.store))
-  if (!isContractStore(options.store) && options.store !== undefined) {
-    const emitter = options.store as unknown as CallbackStore
-    engine.lastWriterWins = true
-    if (typeof emitter.on === 'function') {
-      emitter.on('disconnect', () => (engine.storeReady = false))
-      emitter.on('connect', () => (engine.storeReady = true))
-    }
-  }
+  if (!isContractStore(options.store) && options.store !== undefined) followCallbackStore(engine, options.store as unknown as CallbackStore)
   const rotations = new Rotations(engine)
   const staticPath = policy.staticCookie?.path
 
@@ -160,132 +110,107 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       next()
       return
     }
-    const context = new RequestContext(engine, req, res, next)
-    req[kContext] = context
-    Object.defineProperty(req, 'session', SESSION_PROPERTY)
-    Object.defineProperty(req, 'sessionID', SESSION_ID_PROPERTY)
-    req.sessionStore = store
-    context.readOnly = req[kReadOnly] === true || (policy.readOnly !== undefined && policy.readOnly(req))
-
+    const state = attach(engine, req, res, next)
     const presented = readPresented(req.headers.cookie, engine)
-    if (presented === undefined) {
-      finish(context, next)
-      return
-    }
-    if ('rejected' in presented) {
+    if (presented === undefined) finish(state)
+    else if ('rejected' in presented) {
       // the debug log names reasons and outcomes, never an id, a cookie value or a secret
       debug('cookie rejected: %s', presented.rejected)
-      context.noteRejectedCookie()
+      state.clientCookie = 'sent'
       engine.emit('rejected', () => ({ reason: presented.rejected }))
-      finish(context, next)
-      return
-    }
-    const now = Date.now()
-    const slide = context.readOnly ? undefined : slideOnRead(now, presented.expiresAt, policy)
-    const key = presented.key
-    engine.call('get', (s) => s.get(key, slide)).then(
-      (record) => {
-        // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
-        // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential.
-        // A retired record never opens itself: it leads to the successor derived from the presented id and its format
-        const foreign = record !== null && presented.format === 'legacy' && record.meta !== null && record.meta.retiredAt === undefined && isWellFormedId(presented.id)
-        const judged = record === null || foreign ? 'unknown' : judge(record, now, policy)
-        const verdict = judged === 'live' ? checkBinding(record as StoredSession, req, presented.id) : judged
-        if (verdict !== 'live') {
-          debug('stored session not used: %s', verdict)
-          context.noteRejectedCookie()
-          const idHash = engine.idHash(presented.id)
-          if (verdict === 'unknown') engine.emit('rejected', () => ({ reason: 'unknown', idHash }))
-          else {
-            if (verdict === 'binding' || verdict === 'revoked') engine.emit('destroyed', () => ({ idHash, reason: verdict }))
-            else engine.emit('expired', () => ({ idHash, kind: verdict }))
-            // the store still held it (its TTL is longer than our deadline), or its client changed: delete it, fail-safe
-            engine.call('destroy', (s) => s.destroy(key)).catch(noop)
-          }
-          finish(context, next)
-          return
-        }
-        const live = record as StoredSession
-        // renewal, migration, or an id one of them replaced: the request takes the successor
-        const replacing = rotations.successorOf(presented, key, live, context.readOnly)
-        if (replacing !== undefined) {
-          replacing.then(
-            (successor) => adoptSuccessor(context, presented, successor),
-            (err: unknown) => loadFailed(context, presented, key, err),
-          )
-          return
-        }
-        const slidTo = expiryAfterRead(live, slide)
-        rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
-        context.adopt(presented, key, live, slidTo)
-        // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
-        if (needsOwnSlide(live, slide)) context.requestTouch()
-        next()
-      },
-      (err: unknown) => loadFailed(context, presented, key, err),
-    )
+      finish(state)
+    } else loadSession(state, presented, rotations, onLoaded)
   }
+  return describeHandler(handler, engine)
+}
 
-  /** The load (or the rotation after it) failed. */
-  function loadFailed(context: RequestContext, presented: Presented, key: string, err: unknown): void {
-    const next = context.next
-    if (err instanceof SessionDataError) {
-      // unreadable stored data means no session (and the record goes), never a crash
-      context.noteRejectedCookie()
-      engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
-      engine.call('destroy', (s) => s.destroy(key)).catch(noop)
-      finish(context, next)
-      return
+function resolveStore(store: SessionOptions['store'], production: boolean): SessionStore {
+  if (store === undefined) {
+    if (production) {
+      process.emitWarning('tessera-session: no store given, sessions live in this process only (MemoryStore); use SqliteStore, RedisStore or PostgresStore', {
+        code: 'TESSERA_MEMORY_STORE',
+      })
     }
-    debug('store read failed: %s', (err as Error)?.message)
-    if (policy.onStoreError === 'anonymous') {
-      // availability over the session: served without one, and nothing is written or set
-      context.readOnly = true
-      next()
+    return new MemoryStore()
+  }
+  if (isContractStore(store)) return store
+  const legacy = store as unknown as CallbackStore
+  if (typeof legacy.get === 'function' && typeof legacy.set === 'function' && typeof legacy.destroy === 'function') {
+    return fromCallbackStore(legacy)
+  }
+  throw new InvalidOptionError('store', 'must be a built-in store or an express-session store (get/set/destroy)')
+}
+
+/** An express-session store: its `create` overwrites, and its `disconnect`/`connect` events stop and resume store calls. */
+function followCallbackStore(engine: Engine, emitter: CallbackStore): void {
+  engine.lastWriterWins = true
+  if (typeof emitter.on === 'function') {
+    emitter.on('disconnect', () => (engine.storeReady = false))
+    emitter.on('connect', () => (engine.storeReady = true))
+  }
+}
+
+/** The request's state, reachable from `req.session`'s accessors. */
+function attach(engine: Engine, req: SessionRequest, res: ServerResponse, next: NextFunction): RequestState {
+  const state = createState(engine, req, res, next)
+  req[kState] = state
+  Object.defineProperty(req, 'session', SESSION_PROPERTY)
+  Object.defineProperty(req, 'sessionID', SESSION_ID_PROPERTY)
+  req.sessionStore = engine.store
+  const readOnlyOption = engine.policy.readOnly
+  state.readOnly = req[kReadOnly] === true || (readOnlyOption !== undefined && readOnlyOption(req))
+  return state
+}
+
+/** The load's answer becomes the request's session (or none), and the request goes on. */
+function onLoaded(state: RequestState, presented: Presented, loaded: Loaded): void {
+  switch (loaded.kind) {
+    case 'live':
+      adopt(state, presented, loaded.key, loaded.record, loaded.slidTo)
+      hookResponse(state)
+      // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
+      if (loaded.touch) state.touchRequested = true
+      state.next()
       return
-    }
-    // fail closed: no session, no new id, no cookie; the error becomes a 503
-    delete (context.req as SessionRequest)[kContext]
-    next(err)
-  }
-
-  /** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
-  function adoptSuccessor(context: RequestContext, presented: Presented, successor: Successor | null): void {
-    if (successor === null || judge(successor.record, Date.now(), policy) !== 'live') {
-      // ended since (a logout, a revocation, its deadline): the old id leads nowhere
-      debug('stored session not used: its successor is gone')
-      context.noteRejectedCookie()
-      engine.emit('rejected', () => ({ reason: 'unknown', idHash: engine.idHash(presented.id) }))
-      finish(context, context.next)
+    case 'successor':
+      adoptSuccessor(state, presented, loaded.successor)
+      hookResponse(state)
+      state.next()
       return
-    }
-    context.adoptSuccessor(presented, successor)
-    context.next()
-  }
-
-  /** R26: a session used from another client than the one it was created for. */
-  function checkBinding(record: StoredSession, req: IncomingMessage, id: string): 'live' | 'binding' {
-    const binding = policy.binding
-    const bound = record.meta?.binding
-    if (binding === undefined || bound === undefined || bound === engine.bindingOf(req)) return 'live'
-    engine.emit('binding_mismatch', () => ({ idHash: engine.idHash(id), action: binding.action }))
-    return binding.action === 'destroy' ? 'binding' : 'live'
-  }
-
-  function finish(context: RequestContext, next: NextFunction): void {
-    if (policy.saveUninitialized && !context.readOnly) {
-      try {
-        context.getSession()
-      } catch (err) {
-        next(err)
+    case 'none':
+      state.clientCookie = 'sent'
+      finish(state)
+      return
+    case 'unavailable':
+      if (state.engine.policy.onStoreError === 'anonymous') {
+        // availability over the session: served without one, and nothing is written or set
+        state.readOnly = true
+        state.next()
         return
       }
-    }
-    next()
+      // fail closed: no session, no new id, no cookie; the error becomes a 503
+      delete (state.req as SessionRequest)[kState]
+      state.next(loaded.error)
   }
+}
 
-  const api = handler as unknown as SessionHandler & { store: SessionStore }
-  Object.defineProperty(api, 'store', { value: store, enumerable: true })
+/** The request goes on without a loaded session; with `saveUninitialized` it gets a new one at once. */
+function finish(state: RequestState): void {
+  if (state.engine.policy.saveUninitialized && !state.readOnly) {
+    try {
+      getSession(state)
+    } catch (err) {
+      state.next(err)
+      return
+    }
+  }
+  state.next()
+}
+
+/** The handler as the app sees it: the store, the events, the per-user operations. */
+function describeHandler(handler: (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void, engine: Engine): SessionHandler {
+  const api = handler as unknown as SessionHandler
+  Object.defineProperty(api, 'store', { value: engine.store, enumerable: true })
   api.on = (event, listener) => {
     engine.events.on(event, listener)
     return api
@@ -294,38 +219,6 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     engine.events.off(event, listener)
     return api
   }
-  const listByUser = (userId: string): Promise<UserSessionInfo[]> => {
-    if (typeof store.listByUser !== 'function') return Promise.reject(new InvalidOptionError('store', 'does not keep a per-user index (listByUser)'))
-    return engine.call('listByUser', (s) => (s.listByUser as (u: string) => Promise<UserSessionInfo[]>)(userId))
-  }
-  api.listUserSessions = async (userId, listOptions) => {
-    const currentKey = listOptions?.currentId === undefined ? undefined : engine.storeKey(listOptions.currentId)
-    const sessions = await listByUser(userId)
-    const now = Date.now()
-    // a record a renewal replaced is still listed during its grace period: not a session of its own
-    return sessions
-      .filter((info) => info.meta?.retiredAt === undefined)
-      .map((info) => ({
-        handle: info.id,
-        current: info.id === currentKey,
-        expiresAt: info.expiresAt,
-        createdAt: info.meta?.createdAt,
-        authTime: info.meta?.authTime,
-        lastSeenAt: lastSeenAt(info.expiresAt, info.meta, policy.idleTimeout, now),
-        client: info.meta?.client,
-      }))
-  }
-  api.revokeUserSessions = async (userId, revokeOptions) => {
-    if (typeof store.destroyByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')
-    const exceptKey = revokeOptions?.exceptId === undefined ? undefined : engine.storeKey(revokeOptions.exceptId)
-    return engine.call('destroyByUser', (s) => (s.destroyByUser as (u: string, e?: string) => Promise<number>)(userId, exceptKey))
-  }
-  api.revokeUserSession = async (userId, handle) => {
-    // only a handle of this user's: a handle from elsewhere must not destroy another user's session
-    const sessions = await listByUser(userId)
-    if (!sessions.some((info) => info.id === handle)) return false
-    await engine.call('destroy', (s) => s.destroy(handle))
-    return true
-  }
+  Object.assign(api, userSessions(engine))
   return api
 }

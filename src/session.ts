@@ -1,10 +1,25 @@
 import type { Cookie } from './cookie.ts'
-import type { LoginOptions, RequestContext } from './engine/context.ts'
-import type { SessionValues } from './stores/contract.ts'
+import type { RequestState } from './engine/state.ts'
+import type { SessionStore, SessionValues } from './stores/contract.ts'
 import { isSafeKey } from './safe-json.ts'
 import { checkWriteAfterResponse } from './engine/misconfiguration.ts'
 
 type Callback = (err?: unknown) => void
+
+/** Options of `login()`. */
+export interface LoginOptions {
+  /** Keys of the current session to carry into the new one (everything else is dropped). */
+  keep?: readonly string[]
+}
+
+/** What `req.session`'s methods do to their request's state (engine/operations.ts implements them). */
+export interface SessionOperations {
+  save(state: RequestState): Promise<void>
+  reload(state: RequestState): Promise<void>
+  destroy(state: RequestState): Promise<void>
+  regenerate(state: RequestState): Promise<void>
+  login(state: RequestState, userId: string, options?: LoginOptions): Promise<void>
+}
 
 /**
  * Application data kept in a session. Extend it by declaration merging:
@@ -36,11 +51,13 @@ export class ManagedSession {
   [key: string]: unknown
   // private fields, not defineProperty: a session is built on every request that uses one, and
   // defining non-enumerable own properties cost several times more than the rest of the constructor
-  readonly #context: RequestContext
+  readonly #operations: SessionOperations
+  readonly #state: RequestState
   readonly #id: string
 
-  constructor(context: RequestContext, id: string, cookie: Cookie, data: SessionValues | null) {
-    this.#context = context
+  constructor(operations: SessionOperations, state: RequestState, id: string, cookie: Cookie, data: SessionValues | null) {
+    this.#operations = operations
+    this.#state = state
     this.#id = id
     this.cookie = cookie
     if (data !== null) {
@@ -60,7 +77,7 @@ export class ManagedSession {
   /** Slides the expiry on this response, whatever the `touchAfter` throttle says. */
   touch(): this {
     this.resetMaxAge()
-    this.#context.requestTouch()
+    this.#state.touchRequested = true
     return this
   }
 
@@ -76,30 +93,30 @@ export class ManagedSession {
   save(): Promise<void>
   save(callback: Callback): this
   save(callback?: Callback): this | Promise<void> {
-    checkWriteAfterResponse(this.#context.engine, this.#context.res, 'save')
-    return settle(this, this.#context.save(), callback) as this | Promise<void>
+    checkWriteAfterResponse(this.#state.engine, this.#state.res, 'save')
+    return settle(this, this.#operations.save(this.#state), callback) as this | Promise<void>
   }
 
   /** Replaces `req.session` with the stored copy; rejects with `SessionGoneError` when it is gone. */
   reload(): Promise<void>
   reload(callback: Callback): this
   reload(callback?: Callback): this | Promise<void> {
-    return settle(this, this.#context.reload(), callback) as this | Promise<void>
+    return settle(this, this.#operations.reload(this.#state), callback) as this | Promise<void>
   }
 
   /** Deletes the session from the store and clears the cookie in the browser. */
   destroy(): Promise<void>
   destroy(callback: Callback): this
   destroy(callback?: Callback): this | Promise<void> {
-    return settle(this, this.#context.destroy(), callback) as this | Promise<void>
+    return settle(this, this.#operations.destroy(this.#state), callback) as this | Promise<void>
   }
 
   /** A new id and an empty session; the old one is deleted from the store first. */
   regenerate(): Promise<void>
   regenerate(callback: Callback): this
   regenerate(callback?: Callback): this | Promise<void> {
-    checkWriteAfterResponse(this.#context.engine, this.#context.res, 'regenerate')
-    return settle(this, this.#context.regenerate(), callback) as this | Promise<void>
+    checkWriteAfterResponse(this.#state.engine, this.#state.res, 'regenerate')
+    return settle(this, this.#operations.regenerate(this.#state), callback) as this | Promise<void>
   }
 
   /**
@@ -107,7 +124,21 @@ export class ManagedSession {
    * for `listUserSessions`/`revokeUserSessions`, the absolute deadline restarted.
    */
   login(userId: string, options?: LoginOptions): Promise<void> {
-    checkWriteAfterResponse(this.#context.engine, this.#context.res, 'login')
-    return this.#context.login(userId, options)
+    checkWriteAfterResponse(this.#state.engine, this.#state.res, 'login')
+    return this.#operations.login(this.#state, userId, options)
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The session (created on first access). `null` after `destroy()` or `req.session = null`. */
+      session: ManagedSession & Partial<SessionData>
+      /** The session id (accessing it creates the session, like `req.session`). */
+      sessionID: string
+      /** The store of the session middleware that handled this request. */
+      sessionStore: SessionStore
+    }
   }
 }

@@ -6,7 +6,10 @@ import { deprecate } from '../deprecate.ts'
 import { generateLegacyId } from '../id.ts'
 import { signLegacy, unsignLegacy, type Secret } from '../signing.ts'
 import { isSecureRequest } from '../request-security.ts'
-import { appendSetCookie, holdEnd, onHeaders, type EndWork } from '../engine/commit.ts'
+import { appendSetCookie, holdEnd, onHeaders } from '../engine/response-hooks.ts'
+
+/** A store operation run at the end of the response; it calls `done` once, with the error if it failed. */
+type EndWork = (done: (err?: unknown) => void) => void
 import { originalPathname } from '../engine/path.ts'
 import { VerifiedCookies } from '../engine/verified-cookies.ts'
 import { isContractStore, type SessionStore } from '../stores/contract.ts'
@@ -210,7 +213,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
     req.sessionStore = store
     const cookieId = (req.sessionID = getCookie(req, name, secrets, verified) as string)
 
-    onHeaders(res, function setSessionCookie() {
+    onHeaders(res, function setSessionCookie(): void {
       try {
         if (!req.session) {
           debug('no session')
@@ -237,9 +240,9 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
         unserializable = true
         setImmediate(next, err)
       }
-    })
+    }, undefined)
 
-    holdEnd(res, commitSession, { onError: (err) => setImmediate(next, err) })
+    holdEnd(res, { writeFirst: false, decide: commitSession, run: (work: EndWork, _context: undefined, done) => work(done), onError: (err) => setImmediate(next, err) }, undefined)
 
     function commitSession(): EndWork | undefined {
       if (shouldDestroy()) {

@@ -1,251 +1,134 @@
-import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { finished } from 'node:stream'
+import { SessionDataError } from '../errors.ts'
+import type { CookieAttributes } from '../options.ts'
+import { diffSession } from './dirty.ts'
+import { checkSessionCookie } from './misconfiguration.ts'
+import { carryOut, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'
+import { cookieAction, planEndWrite } from './plan.ts'
+import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndHook } from './response-hooks.ts'
+import { clearingCookie, cookieSecure, sessionCookie } from './set-cookie.ts'
+import { cookieAttributesOf, type RequestState } from './state.ts'
 
 /**
- * The only module that touches `res`. Two hooks, both through public APIs:
- * - `onHeaders`: runs a listener once, just before the status line and headers are written, so the
- *   Set-Cookie decision sees the final state of the session (as the on-headers package does for
- *   express-session, including the CVE-2025-7339 fix for array headers).
- * - `holdEnd`: when the listener says a store write is due, `res.end` writes all but the last byte,
- *   waits for the store, then finishes; the client never sees a complete response before the session is stored.
- * - `guardFirstWrite` (main entry): a response the app starts with `write` or `writeHead` can still
- *   fail before its first byte.
- * Nothing these hooks run may throw out of `writeHead`, `write` or `end`: the caller is often a timer
- * or a stream, where a throw is an uncaught exception that ends the process.
+ * The main entry's end of a request, and with response-hooks.ts the only code that touches `res`:
+ * at the end of the response decide (plan.ts) and write (persist.ts), at header time decide and set
+ * the cookie (set-cookie.ts). A failure on the way fails the request closed: no Set-Cookie, no new
+ * id, the error to Express (503 for store errors).
  */
 
-type WriteHead = ServerResponse['writeHead']
-type HeaderArgument = OutgoingHttpHeaders | OutgoingHttpHeader[] | OutgoingHttpHeader[][] | undefined
+/** What `res.end` carries out: a write plan, the writes queued behind a `save()` in flight, or a throw to report. */
+type EndPlan = WritePlan | { readonly kind: 'queued'; readonly confirm: boolean } | { readonly kind: 'threw'; readonly error: unknown }
 
-function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
-  if (Array.isArray(headers)) {
-    if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const pair of headers as unknown as [string, OutgoingHttpHeader][]) if (pair[0]) res.setHeader(pair[0], pair[1])
-      return
-    }
-    const flat = headers as unknown as string[]
-    if (flat.length % 2 !== 0) throw new TypeError('headers array is malformed')
-    // a flat array may repeat a name (several Set-Cookie lines): replace, then append each
-    for (let i = 0; i < flat.length; i += 2) res.removeHeader(flat[i] as string)
-    for (let i = 0; i < flat.length; i += 2) if (flat[i]) res.appendHeader(flat[i] as string, flat[i + 1] as string)
-  } else if (headers) {
-    // an undefined value throws in setHeader, as it does in plain Node: the app's mistake stays visible
-    for (const key of Object.keys(headers)) if (key) res.setHeader(key, headers[key] as OutgoingHttpHeader)
-  }
+const END: EndHook<RequestState, EndPlan> = { writeFirst: true, decide: atEnd, run: runEnd, onError: failRequest }
+
+/** Hooks the response, once: a request gets hooks only when it has a session to commit. */
+export function hookResponse(state: RequestState): void {
+  if (state.response !== 'unhooked') return
+  state.response = 'open'
+  onHeaders(state.res, atHeaders, state)
+  holdEnd(state.res, END, state)
+  guardFirstWrite(state.res, refuseBeforeHeaders, failRequest, state)
 }
 
-/** Runs `listener` once, before the headers are written, whatever `writeHead` signature the app uses. */
-export function onHeaders(res: ServerResponse, listener: () => void): void {
-  const previous = res.writeHead
-  let fired = false
-  res.writeHead = function writeHead(this: ServerResponse, statusCode: number, ...rest: unknown[]) {
-    const headerIndex = typeof rest[0] === 'string' ? 1 : 0
-    // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
-    this.statusCode = statusCode
-    applyHeaders(this, rest[headerIndex] as HeaderArgument)
-    const args: unknown[] = [statusCode, ...rest.slice(0, headerIndex)]
-    if (!fired) {
-      fired = true
-      listener.call(this)
-      // the listener may have changed the status code
-      if (this.statusCode !== statusCode) args.length = 1
-      args[0] = this.statusCode
-    }
-    return (previous as (...a: unknown[]) => ServerResponse).apply(this, args)
-  } as WriteHead
+/** Fails the request closed; a store failure already raised its store_error event, data no store can hold raises malformed_data. */
+function failRequest(err: unknown, state: RequestState): void {
+  state.response = 'failed'
+  if (err instanceof SessionDataError) noteUnstorable(state, err)
+  state.next(err)
 }
 
-/** Appends one Set-Cookie value, keeping every value already set by `setHeader` or `writeHead`. */
-export function appendSetCookie(res: ServerResponse, value: string): void {
-  // compat: an empty previous value ('' or 0) is dropped, as express-session's `getHeader(…) || []` does
-  const previous = res.getHeader('Set-Cookie') || []
-  res.setHeader('Set-Cookie', Array.isArray(previous) ? [...previous, value] : [String(previous), value])
-}
-
-/** Responses whose `end` was called, while a held `end` still waits for the store. */
-const ending = new WeakSet<ServerResponse>()
-
-/** The app has sent the response: its headers are out, or it called `res.end` (which may still wait for the store). */
-export function isResponseSent(res: ServerResponse): boolean {
-  return res.headersSent || res.writableEnded || ending.has(res)
-}
-
-/** The response lets a credentialed cross-origin request read it (Fetch: the value must be exactly `true`). */
-export function allowsCredentials(res: ServerResponse): boolean {
-  return res.getHeader('Access-Control-Allow-Credentials') === 'true'
-}
-
-/** A store operation run at the end of the response; it calls `done` once, with the error if it failed. */
-export type EndWork = (done: (err?: unknown) => void) => void
-
-export interface HoldEndOptions {
-  /**
-   * Main entry: when the headers are not sent yet, run the store work before anything is written,
-   * so a failure can still become an error response (fail closed) and Set-Cookie is decided after
-   * the store answered. `res.end` then returns `res`, as Node's does.
-   */
-  writeFirst?: boolean
-  /** Called (after `res.end` is restored) when the work failed, or `decide` or the work threw. */
-  onError?: (err: unknown) => void
-}
-
-/** Runs `work`; a synchronous throw is its failure, unless it had called `done` already. */
-function runWork(work: EndWork, done: (err?: unknown) => void): void {
-  let called = false
-  const once = (err?: unknown): void => {
-    if (called) return
-    called = true
-    done(err)
-  }
+/**
+ * The app starts its response with `write`, `writeHead` or `flushHeaders`: a write the end of the
+ * response would refuse (data no store can hold, too large) fails the request now, while its
+ * headers can still become an error response; from then on nothing is written or set.
+ */
+function refuseBeforeHeaders(state: RequestState): unknown {
+  const session = state.session
+  if (!session || state.response === 'failed' || state.phase === 'gone' || state.readOnly) return undefined
   try {
-    work(once)
+    diffSession(session, state.baseline, state.engine.policy.maxSessionBytes)
   } catch (err) {
-    once(err ?? new TypeError('the end-of-response work threw without an error'))
+    state.response = 'failed'
+    return err
   }
+  return undefined
 }
 
-type End = (...args: unknown[]) => unknown
-type Write = (...args: unknown[]) => boolean
-
-/**
- * Replaces `res.end`: on the first call `decide()` says what store work is due; without work the
- * response ends at once. A second call does nothing. When the headers must go out first, all but
- * the last byte is written, and the last byte waits for the store, so the client cannot see a
- * complete response before the session is stored. compat: without `writeFirst`, `end` returns the
- * boolean of the inner write and `false` on a second call, as in express-session.
- */
-export function holdEnd(res: ServerResponse, decide: () => EndWork | undefined, options: HoldEndOptions = {}): void {
-  const end = res.end as unknown as End
-  const write = res.write as unknown as Write
-  const writeFirst = options.writeFirst === true
-  const onError = options.onError
-  let ended = false
-  res.end = function heldEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
-    if (ended) return writeFirst ? res : false
-    ended = true
-    ending.add(res)
-    let work: EndWork | undefined
-    try {
-      work = decide()
-    } catch (err) {
-      res.end = end as ServerResponse['end']
-      onError?.(err)
-      return writeFirst ? res : false
-    }
-    if (work === undefined) return end.call(res, chunk, encoding, callback)
-
-    if (writeFirst && !res.headersSent) {
-      runWork(work, (err) => {
-        if (err !== undefined) {
-          res.end = end as ServerResponse['end']
-          onError?.(err)
-          return
-        }
-        end.call(res, chunk, encoding, callback)
-      })
-      return res
-    }
-
-    // `pending`: the chunk, or its held-back last byte, has not been written yet
-    let pending = true
-    let result: unknown
-    runWork(work, (err) => {
-      if (err !== undefined) {
-        // the headers are out: the response cannot become an error any more; the error goes to
-        // Express, which ends the connection rather than let a half-committed response look complete
-        res.end = end as ServerResponse['end']
-        pending = false
-        onError?.(err)
-        return
-      }
-      if (pending) {
-        pending = false
-        result = end.call(res, chunk, encoding, callback)
-        return
-      }
-      end.call(res)
-    })
-    // the store answered synchronously: the response is already complete
-    if (!pending) return writeFirst ? res : result
-
-    if (!res.headersSent) res.writeHead(res.statusCode)
-    if (chunk == null) return writeFirst ? res : true
-    const contentLength = Number(res.getHeader('Content-Length'))
-    if (!isNaN(contentLength) && contentLength > 0) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding as BufferEncoding)
-      encoding = undefined
-      if (buffer.length !== 0) {
-        // hold back the last byte until the store answered
-        chunk = buffer.subarray(buffer.length - 1)
-        const wrote = write.call(res, buffer.subarray(0, buffer.length - 1))
-        return writeFirst ? res : wrote
-      }
-    }
-    pending = false
-    const wrote = write.call(res, chunk, encoding)
-    return writeFirst ? res : wrote
-  } as unknown as ServerResponse['end']
+/** What the end of the response must write, decided on `res.end`; undefined: nothing, the response ends at once. */
+function atEnd(state: RequestState): EndPlan | undefined {
+  // the headers wait for the store: a re-sent cookie can wait for the store to confirm its session
+  const confirm = !state.res.headersSent
+  let plan: EndPlan | undefined
+  try {
+    plan = state.writing === undefined ? planEndWrite(state, confirm) : { kind: 'queued', confirm }
+  } catch (error) {
+    // fail the request with it, rather than leave it hanging with res.end spent
+    return { kind: 'threw', error }
+  }
+  if (plan === undefined) markEnded(state)
+  return plan
 }
 
-type Guarded = (...args: unknown[]) => unknown
-
-/** Calls `done` once the request is read to its end (or gone), reading what is left, as Express's error handler does before it answers. */
-function afterRequest(req: IncomingMessage | undefined, done: () => void): void {
-  if (req === undefined || req.readableEnded || req.destroyed) {
-    done()
+function runEnd(plan: EndPlan, state: RequestState, done: (err?: unknown) => void): void {
+  if (plan.kind === 'threw') {
+    done(plan.error)
     return
   }
-  finished(req, () => done())
-  req.resume()
+  const written = plan.kind === 'queued' ? queueWrite(state, planEndWrite, plan.confirm) : carryOut(state, plan)
+  written.then(() => {
+    markEnded(state)
+    done()
+  }, done)
+}
+
+function markEnded(state: RequestState): void {
+  if (state.response === 'open') state.response = 'ended'
 }
 
 /**
- * Main entry: `check` runs once, before the first byte of a response the app starts with `write`,
- * `writeHead` or `flushHeaders` (one started with `end` is `holdEnd`'s, whose work runs before
- * anything is written). When it returns an error, nothing of the app's response is written: that
- * call and the app's later ones do nothing (a write reports backpressure, so a piped stream pauses),
- * until the event loop has turned and the request has been read. Then `fail(err)` hands the error to
- * Express: an error handler of the app answers within that call; Express's own answers on the next
- * turn, after the app's calls are let through again (the request read, it answers at once). Once the
- * answer is complete, the app's writes are dropped: Node emits a write after the end as an 'error'
- * event, an uncaught exception where nobody listens.
+ * The header-time decision runs inside `writeHead`, where a throw would reach whoever wrote the
+ * response (a timer, a stream: an uncaught exception). Whatever it meets fails the session instead:
+ * no more writes, and the error to Express once the headers are out.
  */
-export function guardFirstWrite(res: ServerResponse, check: () => unknown, fail: (err: unknown) => void): void {
-  const writeHead = res.writeHead as unknown as Guarded
-  const write = res.write as unknown as Guarded
-  const end = res.end as unknown as Guarded
-  const flushHeaders = res.flushHeaders as unknown as Guarded
-  let state: 'open' | 'checked' | 'diverted' | 'failed' = 'open'
-  /** The call must write nothing: the response is diverted, or the error's answer is complete. */
-  const dropped = (): boolean => {
-    if (state === 'failed') return res.writableEnded
-    if (state !== 'open' || res.headersSent) return state === 'diverted'
-    state = 'checked'
-    const err = check()
-    if (err === undefined) return false
-    state = 'diverted'
-    setImmediate(afterRequest, res.req, () => {
-      // queued before Express queues its own error handler, so it runs just before that one answers
-      setImmediate(() => (state = 'failed'))
-      state = 'failed'
-      fail(err)
-      if (!res.headersSent) state = 'diverted'
-    })
-    return true
+function atHeaders(state: RequestState): void {
+  try {
+    const action = cookieAction(state)
+    if (action === 'set') setSessionCookie(state, cookieAttributesOf(state))
+    else if (action === 'clear') clearCookie(state, cookieAttributesOf(state))
+  } catch (err) {
+    state.response = 'failed'
+    setImmediate(failRequest, err, state)
   }
-  res.writeHead = function guardedWriteHead(this: ServerResponse, ...args: unknown[]) {
-    return dropped() || (state === 'failed' && this.headersSent) ? this : writeHead.apply(this, args)
-  } as ServerResponse['writeHead']
-  res.write = function guardedWrite(this: ServerResponse, ...args: unknown[]) {
-    return dropped() ? false : write.apply(this, args)
-  } as ServerResponse['write']
-  res.flushHeaders = function guardedFlushHeaders(this: ServerResponse) {
-    if (!dropped()) flushHeaders.call(this)
+}
+
+function setSessionCookie(state: RequestState, attrs: CookieAttributes): void {
+  const engine = state.engine
+  appendCookie(state, sessionCookie, attrs)
+  state.cookieSent = true
+  const secure = cookieSecure(state, attrs)
+  checkSessionCookie(engine, state.req, state.res, { attrs, secure })
+  if (secure && !engine.isSecure(state.req)) {
+    const id = state.id as string
+    engine.emit('insecure_transport', () => ({ idHash: engine.idHash(id) }))
   }
-  res.end = function guardedEnd(this: ServerResponse, ...args: unknown[]) {
-    if (state === 'diverted' || (state === 'failed' && this.writableEnded)) return this
-    // the headers `end` sends are decided by holdEnd's work
-    if (state === 'open') state = 'checked'
-    return end.apply(this, args)
-  } as ServerResponse['end']
+}
+
+/** The clearing Set-Cookie after a destroy or a rotation away (R13), with `Clear-Site-Data` when configured (R19). */
+function clearCookie(state: RequestState, attrs: CookieAttributes): void {
+  const res = state.res
+  appendCookie(state, clearingCookie, attrs)
+  const clearSiteData = state.engine.policy.clearSiteData
+  if (clearSiteData !== undefined && state.phase === 'destroyed' && !res.hasHeader('Clear-Site-Data')) res.setHeader('Clear-Site-Data', clearSiteData)
+}
+
+function appendCookie(state: RequestState, cookie: (state: RequestState, attrs: CookieAttributes) => string, attrs: CookieAttributes): void {
+  const res = state.res
+  try {
+    appendSetCookie(res, cookie(state, attrs))
+  } catch (err) {
+    // what serializing refuses goes to Express, never out of writeHead
+    setImmediate(state.next, err)
+    return
+  }
+  // R19: a response that carries a session cookie must not be cached and replayed to others
+  if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
 }

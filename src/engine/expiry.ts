@@ -1,4 +1,4 @@
-import type { Policy } from '../options.ts'
+import { MAX_COOKIE_LIFETIME, type Policy } from '../options.ts'
 import type { GetOptions, SessionMeta, StoredSession } from '../stores/contract.ts'
 
 /**
@@ -111,6 +111,23 @@ export function isRenewalDue(meta: SessionMeta | null, now: number, renewAfter: 
 /** How long a record a renewal replaced stays readable: the grace period, never past its absolute deadline. */
 export function retiredExpiry(meta: SessionMeta, now: number, renewalGrace: number): number {
   return Math.min(now + renewalGrace, meta.absoluteExpiresAt)
+}
+
+/**
+ * Whether the cookie lifetime a handler left on `req.session.cookie` is the one it had: setting
+ * `maxAge` makes `originalMaxAge` the time left, a few ms under the value set, so within a second counts as unchanged.
+ */
+export function isSameLifetime(maxAge: number | null, before: number | null | undefined): boolean {
+  return maxAge === before || (typeof maxAge === 'number' && typeof before === 'number' && Math.abs(maxAge - before) < 1000)
+}
+
+/**
+ * The lifetime a session keeps for the `maxAge` its handler set: null (a browser-session cookie),
+ * whole milliseconds up to browsers' 400-day cap, or undefined (0, negative, not finite) for the configured cookie's.
+ */
+export function ownLifetime(maxAge: number | null): number | null | undefined {
+  if (maxAge === null) return null
+  return Number.isFinite(maxAge) && maxAge > 0 ? Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) : undefined
 }
 
 /** A persistent cookie's `Max-Age` (whole seconds, rounded up, never negative) for a session that expires at `expiresAt`. */

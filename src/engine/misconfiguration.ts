@@ -3,7 +3,7 @@ import { firstCookieValue } from '../cookie-header.ts'
 import { diagnose, isReported } from '../diagnostics.ts'
 import type { DiagnosticDetails } from '../events.ts'
 import type { CookieAttributes } from '../options.ts'
-import { allowsCredentials, isResponseSent } from './commit.ts'
+import { allowsCredentials, isResponseSent } from './response-hooks.ts'
 import type { Engine } from './engine.ts'
 import { relationOf } from './site.ts'
 

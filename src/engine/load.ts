@@ -1,0 +1,120 @@
+import { debug } from '../debug.ts'
+import { SessionDataError } from '../errors.ts'
+import { isWellFormedId } from '../signing.ts'
+import type { StoredSession } from '../stores/contract.ts'
+import { expiryAfterRead, judge, needsOwnSlide, slideOnRead, type Verdict } from './expiry.ts'
+import type { Presented } from './read.ts'
+import type { Rotations, Successor } from './rotate.ts'
+import type { RequestState } from './state.ts'
+import { rememberExpiry } from './verified-cookies.ts'
+
+/** What the load gives the request. */
+export type Loaded =
+  /** The presented id's record, live; `slidTo`: the expiry the read's slide gave it; `touch`: slide it by its own window. */
+  | { readonly kind: 'live'; readonly key: string; readonly record: StoredSession; readonly slidTo: number | undefined; readonly touch: boolean }
+  /** The session a renewal or migration moved the presented id to. */
+  | { readonly kind: 'successor'; readonly successor: Successor }
+  /** No session: unknown, expired, revoked, bound to another client, unreadable, or its successor is gone. */
+  | { readonly kind: 'none' }
+  /** The store failed: the request fails closed, or is served without a session (`onStoreError: 'anonymous'`). */
+  | { readonly kind: 'unavailable'; readonly error: unknown }
+
+/** Called once with what the load found. */
+export type LoadDone = (state: RequestState, presented: Presented, loaded: Loaded) => void
+
+const NONE: Loaded = { kind: 'none' }
+
+function noop(): void {}
+
+/**
+ * One store read for the presented id (sliding its expiry in the same round trip when due), then
+ * the judgement: expired (R10), revoked (R14), bound to another client (R26), a legacy cookie for
+ * a record of ours (R3), or moved to a successor (R12). A record not used is deleted, fail-safe.
+ */
+export function loadSession(state: RequestState, presented: Presented, rotations: Rotations, done: LoadDone): void {
+  const engine = state.engine
+  const now = Date.now()
+  const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, engine.policy)
+  const key = presented.key
+  engine.call('get', (store) => store.get(key, slide)).then(
+    (record) => {
+      const verdict = verdictOf(state, presented, record, now)
+      if (verdict !== 'live') {
+        done(state, presented, refuse(state, presented, verdict))
+        return
+      }
+      const live = record as StoredSession
+      // renewal, migration, or an id one of them replaced: the request takes the successor
+      const replacing = rotations.successorOf(presented, key, live, state.readOnly)
+      if (replacing !== undefined) {
+        replacing.then(
+          (successor) => done(state, presented, followed(state, presented, successor)),
+          (err: unknown) => done(state, presented, failed(state, presented, err)),
+        )
+        return
+      }
+      const slidTo = expiryAfterRead(live, slide)
+      rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
+      done(state, presented, { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) })
+    },
+    (err: unknown) => done(state, presented, failed(state, presented, err)),
+  )
+}
+
+function verdictOf(state: RequestState, presented: Presented, record: StoredSession | null, now: number): Verdict | 'unknown' | 'binding' {
+  if (record === null) return 'unknown'
+  // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
+  // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential.
+  // A retired record never opens itself: it leads to the successor derived from the presented id and its format
+  if (presented.format === 'legacy' && record.meta !== null && record.meta.retiredAt === undefined && isWellFormedId(presented.id)) return 'unknown'
+  const judged = judge(record, now, state.engine.policy)
+  return judged === 'live' ? checkBinding(state, record, presented.id) : judged
+}
+
+/** R26: a session used from another client than the one it was created for. */
+function checkBinding(state: RequestState, record: StoredSession, id: string): 'live' | 'binding' {
+  const engine = state.engine
+  const binding = engine.policy.binding
+  const bound = record.meta?.binding
+  if (binding === undefined || bound === undefined || bound === engine.bindingOf(state.req)) return 'live'
+  engine.emit('binding_mismatch', () => ({ idHash: engine.idHash(id), action: binding.action }))
+  return binding.action === 'destroy' ? 'binding' : 'live'
+}
+
+function refuse(state: RequestState, presented: Presented, verdict: Exclude<Verdict, 'live'> | 'unknown' | 'binding'): Loaded {
+  const engine = state.engine
+  debug('stored session not used: %s', verdict)
+  const idHash = engine.idHash(presented.id)
+  if (verdict === 'unknown') {
+    engine.emit('rejected', () => ({ reason: 'unknown', idHash }))
+    return NONE
+  }
+  if (verdict === 'binding' || verdict === 'revoked') engine.emit('destroyed', () => ({ idHash, reason: verdict }))
+  else engine.emit('expired', () => ({ idHash, kind: verdict }))
+  // the store still held it (its TTL is longer than our deadline), or its client changed: delete it, fail-safe
+  engine.call('destroy', (store) => store.destroy(presented.key)).catch(noop)
+  return NONE
+}
+
+/** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
+function followed(state: RequestState, presented: Presented, successor: Successor | null): Loaded {
+  if (successor !== null && judge(successor.record, Date.now(), state.engine.policy) === 'live') return { kind: 'successor', successor }
+  // ended since (a logout, a revocation, its deadline): the old id leads nowhere
+  const engine = state.engine
+  debug('stored session not used: its successor is gone')
+  engine.emit('rejected', () => ({ reason: 'unknown', idHash: engine.idHash(presented.id) }))
+  return NONE
+}
+
+/** The read (or the rotation after it) failed. */
+function failed(state: RequestState, presented: Presented, err: unknown): Loaded {
+  const engine = state.engine
+  if (err instanceof SessionDataError) {
+    // unreadable stored data means no session (and the record goes), never a crash
+    engine.emit('malformed_data', () => ({ idHash: engine.idHash(presented.id), error: err }))
+    engine.call('destroy', (store) => store.destroy(presented.key)).catch(noop)
+    return NONE
+  }
+  debug('store read failed: %s', (err as Error)?.message)
+  return { kind: 'unavailable', error: err }
+}

@@ -1,0 +1,172 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Cookie } from '../cookie.ts'
+import type { CookieAttributes } from '../options.ts'
+import type { SessionMeta, StoredSession } from '../stores/contract.ts'
+import type { Engine } from './engine.ts'
+import { correctFuture, freshMeta } from './expiry.ts'
+import type { Presented } from './read.ts'
+import type { Successor } from './rotate.ts'
+
+export type NextFunction = (err?: unknown) => void
+
+/** `req.session` as the engine handles it: the cookie and the application's keys (session.ts adds the methods). */
+export interface SessionObject {
+  cookie: Cookie
+  [key: string]: unknown
+}
+
+/**
+ * Where the request's session stands with the store. `gone` is final: another request ended the
+ * session while this one ran (a write or touch found it deleted), so nothing more is written or
+ * sent for it, whatever the handler does next.
+ */
+export type Phase =
+  /** Not in the store: a new session, or none yet. */
+  | 'fresh'
+  /** The store holds it under `key`. */
+  | 'stored'
+  /** This request deleted it (`destroy()`, or `unset: 'destroy'`). */
+  | 'destroyed'
+  | 'gone'
+
+/** How far the response has got, as far as the session is concerned. */
+export type ResponsePhase =
+  /** No hook on `res` yet: nothing was loaded or created, so the response needs none. */
+  | 'unhooked'
+  | 'open'
+  /** The end-of-response write has been carried out (or there was none). */
+  | 'ended'
+  /** The request failed (a store error, data no store can hold): no more writes, no Set-Cookie. */
+  | 'failed'
+
+/** What the client's session cookie has to do with this request. */
+export type ClientCookie =
+  /** The request brought no cookie of ours. */
+  | 'none'
+  /** It brought one, valid or not: a logout clears it. */
+  | 'sent'
+  /** It brought one naming a session this request replaced (regenerate, login): the response replaces or clears it. */
+  | 'stale'
+
+/**
+ * Everything one request knows about its session: the one record a request allocates, created by
+ * the middleware and handed to the load, to `req.session`'s methods and to the response hooks.
+ */
+export interface RequestState {
+  readonly engine: Engine
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly next: NextFunction
+  /** Read-only requests never write nor slide (the option, a retired id in its grace, a failed read served anonymously). */
+  readOnly: boolean
+  phase: Phase
+  response: ResponsePhase
+  clientCookie: ClientCookie
+  /** The id the client presented and we verified, if any. */
+  presented: Presented | undefined
+  /** The record as loaded (or last written); null before a load and after a destroy or rotation. */
+  record: StoredSession | null
+  /** undefined: not materialized yet; null: removed by the app (`req.session = null`) or destroyed. */
+  session: SessionObject | null | undefined
+  id: string | undefined
+  /** The key `id` is stored under: a hash of it (R5), or the raw id of an express-session record. */
+  key: string | undefined
+  /** The store key of the id the client presented, when a renewal or migration replaced it: ended with the session. */
+  replacedKey: string | undefined
+  /** Serialized form of each top-level key as stored; the base of dirty tracking. */
+  baseline: Map<string, string>
+  meta: SessionMeta | undefined
+  /** `meta` differs from what the store holds: the next write sends it. */
+  metaDirty: boolean
+  userId: string | null | undefined
+  expiresAt: number
+  /** `expiresAt` was moved in this request (by the read's slide or a write): no further slide is due. */
+  expiryMoved: boolean
+  /** `touch()` was called, or the read slid a session by the wrong window: slide on this response. */
+  touchRequested: boolean
+  /** Our Set-Cookie went out with this response's headers. */
+  cookieSent: boolean
+  /** The store write `save()` started, until it settles: later writes wait for it. */
+  writing: Promise<void> | undefined
+  cookieAttributes: CookieAttributes | undefined
+  /** The cookie lifetime `req.session.cookie` had when built, or last recorded in `meta`. */
+  loadedMaxAge: number | null | undefined
+}
+
+export function createState(engine: Engine, req: IncomingMessage, res: ServerResponse, next: NextFunction): RequestState {
+  return {
+    engine,
+    req,
+    res,
+    next,
+    readOnly: false,
+    phase: 'fresh',
+    response: 'unhooked',
+    clientCookie: 'none',
+    presented: undefined,
+    record: null,
+    session: undefined,
+    id: undefined,
+    key: undefined,
+    replacedKey: undefined,
+    baseline: new Map(),
+    meta: undefined,
+    metaDirty: false,
+    userId: undefined,
+    expiresAt: 0,
+    expiryMoved: false,
+    touchRequested: false,
+    cookieSent: false,
+    writing: undefined,
+    cookieAttributes: undefined,
+    loadedMaxAge: undefined,
+  }
+}
+
+/** The cookie attributes for this request, resolved on first use and kept for the rest of it. */
+export function cookieAttributesOf(state: RequestState): CookieAttributes {
+  return (state.cookieAttributes ??= state.engine.policy.cookieFor(state.req))
+}
+
+/** Moves the session to `phase`, unless another request ended it: a `gone` session stays gone. */
+export function enterPhase(state: RequestState, phase: Phase): void {
+  if (state.phase !== 'gone') state.phase = phase
+}
+
+/** Takes a verified, live record as this request's session. */
+export function adopt(state: RequestState, presented: Presented, key: string, record: StoredSession, slidTo: number | undefined): void {
+  const policy = state.engine.policy
+  state.presented = presented
+  state.clientCookie = 'sent'
+  state.record = record
+  state.id = presented.id
+  state.key = key
+  enterPhase(state, 'stored')
+  state.userId = record.userId
+  state.expiresAt = slidTo ?? record.expiresAt
+  state.expiryMoved = slidTo !== undefined
+  if (record.meta === null) {
+    // a session written by express-session (migration): its deadlines start now and are stored at the end
+    state.meta = freshMeta(Date.now(), policy)
+    state.metaDirty = true
+  } else {
+    const corrected = correctFuture(record.meta, state.expiresAt, Date.now(), policy)
+    state.meta = corrected?.meta ?? record.meta
+    if (corrected !== undefined) {
+      state.expiresAt = corrected.expiresAt
+      state.metaDirty = true
+    }
+  }
+  // replaced by a renewal moments ago: requests still in flight may read it, none may write it
+  if (record.meta?.retiredAt !== undefined) state.readOnly = true
+}
+
+/**
+ * Takes the session that replaced the presented id (R12: a renewal or migration, done by this
+ * request or by a concurrent one): the response sends its id's cookie.
+ */
+export function adoptSuccessor(state: RequestState, presented: Presented, successor: Successor): void {
+  adopt(state, presented, successor.key, successor.record, successor.created ? successor.record.expiresAt : undefined)
+  state.id = successor.id
+  state.replacedKey = successor.replacedKey
+}
