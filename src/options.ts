@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
-import { isValidCookieDomain, isValidCookieName, isValidCookiePath, type CookieOptions } from './cookie.ts'
+import type { CookieOptions } from './cookie.ts'
+import { cookieName, cookiePolicy, type CookieAttributes } from './cookie-options.ts'
 import { InvalidOptionError } from './errors.ts'
-import { COOKIE_OPTION_NAMES, SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
+import { SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
 import type { ExpressSessionStore } from './express-store.ts'
@@ -88,19 +89,6 @@ export interface BindingOptions {
   action: 'log' | 'destroy'
 }
 
-/** Cookie attributes after defaults, as serialized. */
-export interface CookieAttributes {
-  path: string
-  domain: string | undefined
-  httpOnly: boolean
-  secure: boolean | 'auto'
-  sameSite: 'lax' | 'strict' | 'none' | 'auto' | false
-  priority: 'low' | 'medium' | 'high' | undefined
-  partitioned: boolean
-  /** Persistent cookie lifetime (ms) from the options, or null for a browser-session cookie. */
-  maxAge: number | null
-}
-
 /** Everything `session()` resolved once, frozen. */
 export interface Policy {
   readonly production: boolean
@@ -136,8 +124,6 @@ export interface Policy {
 const MINUTE = 60_000
 const DEFAULT_IDLE = 30 * MINUTE
 const DEFAULT_ABSOLUTE = 12 * 60 * MINUTE
-/** Browsers cap cookie lifetimes at 400 days (RFC 6265bis §5.5). */
-export const MAX_COOKIE_LIFETIME = 400 * 24 * 60 * MINUTE
 
 function duration(option: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback
@@ -153,109 +139,16 @@ function timerDelay(option: string, value: number): number {
   return value
 }
 
-function sameSiteOf(value: CookieOptions['sameSite'], option: string): CookieAttributes['sameSite'] {
-  if (value === undefined) return 'lax'
-  if (value === false) return false
-  if (value === true) return 'strict'
-  const lower = typeof value === 'string' ? value.toLowerCase() : value
-  if (lower === 'lax' || lower === 'strict' || lower === 'none' || lower === 'auto') return lower
-  throw new InvalidOptionError(option, "must be 'lax', 'strict', 'none', 'auto', true or false")
-}
-
-/** Resolves and checks cookie attributes (R17); throws `InvalidOptionError` naming the attribute. */
-export function resolveCookie(options: CookieOptions, name: string, production: boolean): CookieAttributes {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('cookie', 'must be an object or a function returning one')
-  rejectUnknownOptions(options, COOKIE_OPTION_NAMES, { cookie: true, topLevel: SESSION_OPTION_NAMES })
-  const path = options.path ?? '/'
-  if (typeof path !== 'string' || !path.startsWith('/') || !isValidCookiePath(path) || path.length > 1024) {
-    throw new InvalidOptionError('cookie.path', 'must start with "/" and hold no control characters or ";" (RFC 6265)')
-  }
-  const domain = options.domain
-  if (domain !== undefined && (typeof domain !== 'string' || !isValidCookieDomain(domain) || domain.length > 1024)) {
-    throw new InvalidOptionError('cookie.domain', 'must be a host name of letters, digits, "-" and "." (RFC 6265)')
-  }
-  const secure = options.secure ?? production
-  if (secure !== true && secure !== false && secure !== 'auto') throw new InvalidOptionError('cookie.secure', "must be true, false or 'auto'")
-  const sameSite = sameSiteOf(options.sameSite, 'cookie.sameSite')
-  const priority = options.priority === undefined ? 'high' : (String(options.priority).toLowerCase() as CookieAttributes['priority'])
-  if (priority !== 'low' && priority !== 'medium' && priority !== 'high') throw new InvalidOptionError('cookie.priority', "must be 'low', 'medium' or 'high'")
-  let maxAge: number | null = null
-  if (options.maxAge !== undefined && options.maxAge !== null) {
-    if (typeof options.maxAge !== 'number' || !Number.isFinite(options.maxAge) || options.maxAge <= 0) {
-      throw new InvalidOptionError('cookie.maxAge', 'must be a positive number of milliseconds, or null for a browser-session cookie')
-    }
-    maxAge = Math.min(Math.floor(options.maxAge), MAX_COOKIE_LIFETIME)
-  }
-  if (options.expires !== undefined && options.expires !== null) {
-    throw new InvalidOptionError('cookie.expires', 'is not supported by the main entry: use cookie.maxAge (a lifetime) so every session gets its own expiry')
-  }
-  const httpOnly = options.httpOnly ?? true
-  const partitioned = options.partitioned === true
-  const attrs: CookieAttributes = { path, domain, httpOnly: httpOnly !== false, secure, sameSite, priority, partitioned, maxAge }
-  checkPrefix(name, attrs)
-  if (sameSite === 'none' && secure !== true) throw new InvalidOptionError('cookie.sameSite', "'none' requires cookie.secure: true (browsers drop it otherwise)")
-  if (partitioned && secure !== true) throw new InvalidOptionError('cookie.partitioned', 'requires cookie.secure: true')
-  return Object.freeze(attrs)
-}
-
-/** Cookie-name prefixes bind attributes (RFC 6265bis §4.1.3); browsers match them case-insensitively. */
-function checkPrefix(name: string, attrs: CookieAttributes): void {
-  const lower = name.toLowerCase()
-  const host = lower.startsWith('__host-')
-  const http = lower.startsWith('__http-') || lower.startsWith('__host-http-')
-  if ((host || http || lower.startsWith('__secure-')) && attrs.secure !== true) {
-    throw new InvalidOptionError('cookie.secure', `must be true for a cookie named "${name}" (its prefix requires Secure)`)
-  }
-  if (host && (attrs.path !== '/' || attrs.domain !== undefined)) {
-    throw new InvalidOptionError('cookie', `a cookie named "${name}" needs path "/" and no domain (the __Host- prefix requires them)`)
-  }
-  if (http && !attrs.httpOnly) throw new InvalidOptionError('cookie.httpOnly', `must be true for a cookie named "${name}"`)
-}
-
-function defaultName(production: boolean, cookie: SessionOptions['cookie']): string {
-  if (!production) return 'sid'
-  const staticCookie = typeof cookie === 'object' && cookie !== null ? cookie : {}
-  // a prefix is only chosen when it can hold: both need Secure on every response
-  if ((staticCookie.secure ?? true) !== true) return 'sid'
-  const hostOnlyRoot = (staticCookie.path ?? '/') === '/' && staticCookie.domain === undefined && typeof cookie !== 'function'
-  return hostOnlyRoot ? '__Host-sid' : '__Secure-sid'
-}
-
 /** Resolves the main entry's options into a frozen policy; every mistake throws `InvalidOptionError`. */
 export function resolvePolicy(options: SessionOptions): Policy {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object with at least a secret')
   rejectUnknownOptions(options, SESSION_OPTION_NAMES)
   const production = process.env.NODE_ENV === 'production'
   const secrets = resolveSecrets(options.secret, production)
-  const name = options.name || options.key || defaultName(production, options.cookie)
-  if (!isValidCookieName(name) || name.length > 256) {
-    throw new InvalidOptionError('name', 'must be an RFC 6265 token: letters, digits and !#$%&\'*+-.^_`|~ only')
-  }
-  if (options.genid !== undefined && typeof options.genid !== 'function') throw new InvalidOptionError('genid', 'must be a function')
-  if (options.unset !== undefined && options.unset !== 'destroy' && options.unset !== 'keep') {
-    throw new InvalidOptionError('unset', "must be 'destroy' or 'keep'")
-  }
-  if (options.readOnly !== undefined && typeof options.readOnly !== 'function') throw new InvalidOptionError('readOnly', 'must be a function of the request')
-  if (options.describeClient !== undefined && typeof options.describeClient !== 'function') {
-    throw new InvalidOptionError('describeClient', 'must be a function of the request returning a string or undefined')
-  }
-
-  let cookieFor: (req: IncomingMessage) => CookieAttributes
-  let staticCookie: CookieAttributes | undefined
-  if (typeof options.cookie === 'function') {
-    const make = options.cookie
-    cookieFor = (req) => resolveCookie(make(req), name, production)
-  } else {
-    const attrs = resolveCookie(options.cookie ?? {}, name, production)
-    staticCookie = attrs
-    cookieFor = () => attrs
-  }
-  const configuredMaxAge = staticCookie?.maxAge ?? null
-  const idleTimeout = duration('idleTimeout', options.idleTimeout, configuredMaxAge ?? DEFAULT_IDLE)
-  const absoluteTimeout = duration('absoluteTimeout', options.absoluteTimeout, Math.max(DEFAULT_ABSOLUTE, idleTimeout))
-  if (absoluteTimeout < idleTimeout) throw new InvalidOptionError('absoluteTimeout', 'must not be shorter than idleTimeout')
-  const touchAfter = duration('touchAfter', options.touchAfter, Math.floor(idleTimeout / 10), true)
-  if (touchAfter >= idleTimeout) throw new InvalidOptionError('touchAfter', 'must be shorter than idleTimeout')
+  const name = cookieName(options, production)
+  checkFunctionOptions(options)
+  const { cookieFor, staticCookie } = cookiePolicy(options.cookie, name, production)
+  const timeouts = resolveTimeouts(options, staticCookie?.maxAge ?? null)
 
   return Object.freeze({
     production,
@@ -269,9 +162,7 @@ export function resolvePolicy(options: SessionOptions): Policy {
     resave: options.resave === true,
     proxy: options.proxy,
     unsetDestroy: options.unset === 'destroy',
-    idleTimeout,
-    absoluteTimeout,
-    touchAfter: options.resave === true ? 0 : touchAfter,
+    ...timeouts,
     storeTimeout: timerDelay('storeTimeout', duration('storeTimeout', options.storeTimeout, 5_000)),
     maxSessionBytes: duration('maxSessionBytes', options.maxSessionBytes, 65_536),
     readOnly: options.readOnly,
@@ -285,6 +176,27 @@ export function resolvePolicy(options: SessionOptions): Policy {
     revokedBefore: resolveRevokedBefore(options.revokedBefore),
     describeClient: options.describeClient,
   })
+}
+
+function checkFunctionOptions(options: SessionOptions): void {
+  if (options.genid !== undefined && typeof options.genid !== 'function') throw new InvalidOptionError('genid', 'must be a function')
+  if (options.unset !== undefined && options.unset !== 'destroy' && options.unset !== 'keep') {
+    throw new InvalidOptionError('unset', "must be 'destroy' or 'keep'")
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'function') throw new InvalidOptionError('readOnly', 'must be a function of the request')
+  if (options.describeClient !== undefined && typeof options.describeClient !== 'function') {
+    throw new InvalidOptionError('describeClient', 'must be a function of the request returning a string or undefined')
+  }
+}
+
+/** The idle window (by default the cookie's `maxAge`), the absolute deadline, and the slide throttle (0 with `resave`). */
+function resolveTimeouts(options: SessionOptions, configuredMaxAge: number | null): Pick<Policy, 'idleTimeout' | 'absoluteTimeout' | 'touchAfter'> {
+  const idleTimeout = duration('idleTimeout', options.idleTimeout, configuredMaxAge ?? DEFAULT_IDLE)
+  const absoluteTimeout = duration('absoluteTimeout', options.absoluteTimeout, Math.max(DEFAULT_ABSOLUTE, idleTimeout))
+  if (absoluteTimeout < idleTimeout) throw new InvalidOptionError('absoluteTimeout', 'must not be shorter than idleTimeout')
+  const touchAfter = duration('touchAfter', options.touchAfter, Math.floor(idleTimeout / 10), true)
+  if (touchAfter >= idleTimeout) throw new InvalidOptionError('touchAfter', 'must be shorter than idleTimeout')
+  return { idleTimeout, absoluteTimeout, touchAfter: options.resave === true ? 0 : touchAfter }
 }
 
 function resolveBinding(binding: SessionOptions['binding']): Policy['binding'] {

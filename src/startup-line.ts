@@ -1,6 +1,7 @@
 import { debug } from './debug.ts'
 import { formatDuration } from './format-duration.ts'
-import type { CookieAttributes, Policy } from './options.ts'
+import type { CookieAttributes } from './cookie-options.ts'
+import type { Policy } from './options.ts'
 import { isContractStore } from './stores/contract.ts'
 
 /**

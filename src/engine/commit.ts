@@ -1,5 +1,5 @@
 import { SessionDataError } from '../errors.ts'
-import type { CookieAttributes } from '../options.ts'
+import type { CookieAttributes } from '../cookie-options.ts'
 import { diffSession } from './dirty.ts'
 import { checkSessionCookie } from './misconfiguration.ts'
 import { carryOut, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'

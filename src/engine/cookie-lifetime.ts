@@ -1,5 +1,5 @@
 import { diagnose } from '../diagnostics.ts'
-import type { CookieAttributes } from '../options.ts'
+import type { CookieAttributes } from '../cookie-options.ts'
 import type { SessionMeta } from '../stores/contract.ts'
 import { isSameLifetime, ownLifetime } from './expiry.ts'
 import type { RequestState, SessionObject } from './state.ts'

@@ -1,4 +1,5 @@
-import { MAX_COOKIE_LIFETIME, type Policy } from '../options.ts'
+import { MAX_COOKIE_LIFETIME } from '../cookie-options.ts'
+import type { Policy } from '../options.ts'
 import type { GetOptions, SessionMeta, StoredSession } from '../stores/contract.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { serializeCookie } from '../cookie.ts'
-import type { CookieAttributes } from '../options.ts'
+import type { CookieAttributes } from '../cookie-options.ts'
 import type { SessionMeta } from '../stores/contract.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
 import { isPersistent } from './cookie-lifetime.ts'

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Cookie } from '../cookie.ts'
-import type { CookieAttributes } from '../options.ts'
+import type { CookieAttributes } from '../cookie-options.ts'
 import type { SessionMeta, StoredSession } from '../stores/contract.ts'
 import type { Engine } from './engine.ts'
 import { correctFuture, freshMeta } from './expiry.ts'

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import session from '../../src/index.ts'
 import { InvalidOptionError } from '../../src/errors.ts'
-import { MAX_COOKIE_LIFETIME, resolvePolicy, type SessionOptions } from '../../src/options.ts'
+import { MAX_COOKIE_LIFETIME } from '../../src/cookie-options.ts'
+import { resolvePolicy, type SessionOptions } from '../../src/options.ts'
 
 const SECRET = 'tessera test secret 0123456789 abcdefghijklmnopq'
 const MINUTE = 60_000
