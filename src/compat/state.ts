@@ -1,0 +1,29 @@
+import type { ServerResponse } from 'node:http'
+import type { CompatRequest } from '../express-store.ts'
+import type { Secret } from '../signing.ts'
+import type { CompatSettings, NextFunction } from './options.ts'
+
+/** One request of the compat entry: what express-session keeps in its middleware's closure. */
+export interface CompatState {
+  readonly settings: CompatSettings
+  readonly req: CompatRequest
+  readonly res: ServerResponse
+  readonly next: NextFunction
+  /** The configured secrets, or this request's `req.secret`. */
+  readonly secrets: Secret[]
+  /** The id the cookie gave, if any. */
+  readonly cookieId: string | undefined
+  /** The session's id and JSON when generated or loaded: the base of `isModified`. */
+  originalId: string | undefined
+  originalHash: string | undefined
+  /** The JSON last saved (or loaded, without `resave`): the base of `isSaved`. */
+  savedHash: string | undefined
+  /** `req.session.touch()` was called by the middleware in this request (once, at headers or at the end). */
+  touched: boolean
+  /** The header-time hook could not serialize the session: it is not saved either. */
+  unserializable: boolean
+}
+
+export function createCompatState(settings: CompatSettings, req: CompatRequest, res: ServerResponse, next: NextFunction, secrets: Secret[]): CompatState {
+  return { settings, req, res, next, secrets, cookieId: req.sessionID, originalId: undefined, originalHash: undefined, savedHash: undefined, touched: false, unserializable: false }
+}
