@@ -25,7 +25,22 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
+      // a function near 60 lines is two functions; every line counts, comments and blank ones too
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: false, skipComments: false }],
     },
+  },
+  {
+    // a file near 300 lines holds a second concept; the store files are still being split, and exempt until then
+    files: ['src/**/*.ts'],
+    ignores: ['src/stores/**'],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }],
+    },
+  },
+  {
+    // fromCallbackStore is split with the other store files; exempt until then
+    files: ['src/stores/legacy.ts'],
+    rules: { 'max-lines-per-function': 'off' },
   },
   {
     files: ['test/**', 'examples/**', 'bench/**', 'scripts/**'],
