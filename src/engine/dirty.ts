@@ -17,6 +17,11 @@ export interface SessionDiff {
   /** Every key's JSON: the baseline once the write is stored. */
   current: Map<string, string>
   changed: boolean
+  /**
+   * The size checked against the limit: exact UTF-8 bytes once a third of the limit is passed,
+   * below that the count in UTF-16 code units (a lower bound, enough to know the limit is far).
+   */
+  bytes: number
 }
 
 /** Whether a JSON text nests arrays and objects deeper than `limit`. */
@@ -80,19 +85,23 @@ export function diffSession(session: Record<string, unknown>, baseline: Readonly
     for (const [key, json] of current) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
   }
   if (bytes > maxBytes) throw new SessionTooLargeError(bytes, maxBytes)
-  return { set, unset, current, changed }
+  return { set, unset, current, changed, bytes }
+}
+
+/** A value's JSON, or undefined when JSON drops it or cannot serialize it: its write is refused by `diffSession`, not here. */
+function jsonOrNothing(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
 }
 
 /** Whether any key's JSON differs from `baseline`; a value that cannot be serialized counts as no change (its write is refused). */
 export function hasChanges(session: Record<string, unknown>, baseline: ReadonlyMap<string, string>): boolean {
   for (const key of Object.keys(session)) {
     if (key === 'cookie') continue
-    let json: string | undefined
-    try {
-      json = JSON.stringify(session[key])
-    } catch {
-      continue
-    }
+    const json = jsonOrNothing(session[key])
     if (json !== undefined && json !== baseline.get(key)) return true
   }
   return false
@@ -107,12 +116,7 @@ export function baselineOf(session: Record<string, unknown>): Map<string, string
   const baseline = new Map<string, string>()
   for (const key of Object.keys(session)) {
     if (key === 'cookie') continue
-    let json: string | undefined
-    try {
-      json = JSON.stringify(session[key])
-    } catch {
-      continue
-    }
+    const json = jsonOrNothing(session[key])
     if (json !== undefined) baseline.set(key, json)
   }
   return baseline

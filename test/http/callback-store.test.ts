@@ -1,6 +1,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import session, { InvalidOptionError } from '../../src/index.ts'
+import session, { InvalidOptionError, MemoryStore, fromCallbackStore, type SessionStore } from '../../src/index.ts'
+import { kContractStore } from '../../src/stores/contract.ts'
 import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, require, serve, sessionCookie, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
@@ -106,6 +107,74 @@ describe('store', () => {
             (err: any) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION' && err.option === 'store',
           )
         })
+      })
+    })
+  }
+})
+
+/**
+ * An update's patch carries the whole session only for stores that write whole objects, which read
+ * it: the engine copies it when it is read, so a field-level store's update copies nothing. Counted
+ * through a session value the handler defines as a getter: the diff reads it once, a copy once more.
+ */
+describe('the whole session in an update', () => {
+  /** Signs ann in, then sets `probe` as a getter that counts its reads; returns the count and the cookie. */
+  async function probe(host: Host, store: SessionStore | object) {
+    let reads = 0
+    const server = await serve(host, (app) => {
+      app.use(session({ secret: SECRET, store: store as SessionStore }))
+      app.get('/login', (req: Req, res: Res) => {
+        req.session.user = 'ann'
+        res.send('in')
+      })
+      app.get('/probe', (req: Req, res: Res) => {
+        Object.defineProperty(req.session, 'probe', {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            reads++
+            return 'p'
+          },
+        })
+        res.send('probed')
+      })
+      app.get('/me', (req: Req, res: Res) => res.json({ user: req.session.user ?? null, probe: req.session.probe ?? null }))
+    })
+    const cookie = cookiePair(await server.request('/login'))
+    assert.equal((await server.request('/probe', { cookie })).body, 'probed')
+    return { reads, me: JSON.parse((await server.request('/me', { cookie })).body) }
+  }
+
+  /** A store that hands every call to `inner`, as an app's instrumentation wrapper would. */
+  function passThrough(inner: SessionStore): SessionStore {
+    return {
+      [kContractStore]: true,
+      get: (id, options) => inner.get(id, options),
+      create: (id, created) => inner.create(id, created),
+      update: (id, patch, expiresAt, options) => inner.update(id, patch, expiresAt, options),
+      touch: (id, expiresAt) => inner.touch(id, expiresAt),
+      destroy: (id) => inner.destroy(id),
+    }
+  }
+
+  for (const host of HOSTS) {
+    describe(host.name, () => {
+      it('is not copied for a field-level store: the update reads each value once, for the diff', async () => {
+        const { reads, me } = await probe(host, new MemoryStore())
+        assert.equal(reads, 1)
+        assert.deepEqual(me, { user: 'ann', probe: 'p' })
+      })
+
+      it('is copied when an express-session store writes it, once', async () => {
+        const { reads, me } = await probe(host, new expressSession.MemoryStore())
+        assert.equal(reads, 2)
+        assert.deepEqual(me, { user: 'ann', probe: 'p' })
+      })
+
+      it('reaches an express-session store behind a wrapper that passes the patch on', async () => {
+        const { reads, me } = await probe(host, passThrough(fromCallbackStore(new expressSession.MemoryStore())))
+        assert.equal(reads, 2)
+        assert.deepEqual(me, { user: 'ann', probe: 'p' })
       })
     })
   }

@@ -8,15 +8,16 @@ const LIMIT = 65_536
 const base = (entries: Record<string, unknown>) => new Map(Object.entries(entries).map(([key, value]) => [key, JSON.stringify(value)]))
 
 describe('diffSession', () => {
-  const rows: Array<{ name: string; session: Record<string, unknown>; baseline: Record<string, unknown>; set: Record<string, unknown>; unset: string[]; changed: boolean }> = [
-    { name: 'nothing changed', session: { cookie: {}, a: 1, b: [1] }, baseline: { a: 1, b: [1] }, set: {}, unset: [], changed: false },
-    { name: 'a changed key', session: { a: 2, b: [1] }, baseline: { a: 1, b: [1] }, set: { a: 2 }, unset: [], changed: true },
-    { name: 'a new key', session: { a: 1, c: { d: 'e' } }, baseline: { a: 1 }, set: { c: { d: 'e' } }, unset: [], changed: true },
-    { name: 'a removed key', session: { a: 1 }, baseline: { a: 1, gone: true }, set: {}, unset: ['gone'], changed: true },
-    { name: 'a key JSON drops (undefined, a function) counts as removed', session: { a: undefined, f: () => 1 }, baseline: { a: 1 }, set: {}, unset: ['a'], changed: true },
-    { name: '`cookie` is never data', session: { cookie: { maxAge: 1 } }, baseline: {}, set: {}, unset: [], changed: false },
-    { name: 'a Date, as its ISO string', session: { at: new Date(0) }, baseline: {}, set: { at: '1970-01-01T00:00:00.000Z' }, unset: [], changed: true },
-    { name: 'key order inside a value is a change', session: { o: { b: 1, a: 2 } }, baseline: { o: { a: 2, b: 1 } }, set: { o: { b: 1, a: 2 } }, unset: [], changed: true },
+  // bytes: each key's length, its JSON's length and 4 (the quotes, the colon and a separator)
+  const rows: Array<{ name: string; session: Record<string, unknown>; baseline: Record<string, unknown>; set: Record<string, unknown>; unset: string[]; changed: boolean; bytes: number }> = [
+    { name: 'nothing changed', session: { cookie: {}, a: 1, b: [1] }, baseline: { a: 1, b: [1] }, set: {}, unset: [], changed: false, bytes: 1 + 1 + 4 + 1 + 3 + 4 },
+    { name: 'a changed key', session: { a: 2, b: [1] }, baseline: { a: 1, b: [1] }, set: { a: 2 }, unset: [], changed: true, bytes: 6 + 8 },
+    { name: 'a new key', session: { a: 1, c: { d: 'e' } }, baseline: { a: 1 }, set: { c: { d: 'e' } }, unset: [], changed: true, bytes: 6 + 1 + 9 + 4 },
+    { name: 'a removed key', session: { a: 1 }, baseline: { a: 1, gone: true }, set: {}, unset: ['gone'], changed: true, bytes: 6 },
+    { name: 'a key JSON drops (undefined, a function) counts as removed', session: { a: undefined, f: () => 1 }, baseline: { a: 1 }, set: {}, unset: ['a'], changed: true, bytes: 0 },
+    { name: '`cookie` is never data', session: { cookie: { maxAge: 1 } }, baseline: {}, set: {}, unset: [], changed: false, bytes: 0 },
+    { name: 'a Date, as its ISO string', session: { at: new Date(0) }, baseline: {}, set: { at: '1970-01-01T00:00:00.000Z' }, unset: [], changed: true, bytes: 2 + 26 + 4 },
+    { name: 'key order inside a value is a change', session: { o: { b: 1, a: 2 } }, baseline: { o: { a: 2, b: 1 } }, set: { o: { b: 1, a: 2 } }, unset: [], changed: true, bytes: 1 + 13 + 4 },
   ]
   for (const row of rows) {
     it(row.name, () => {
@@ -24,6 +25,7 @@ describe('diffSession', () => {
       assert.equal(JSON.stringify({ ...diff.set }), JSON.stringify(row.set))
       assert.deepEqual(diff.unset, row.unset)
       assert.equal(diff.changed, row.changed)
+      assert.equal(diff.bytes, row.bytes)
     })
   }
 
@@ -67,7 +69,9 @@ describe('diffSession', () => {
   })
 
   it('refuses a session over the limit with SessionTooLargeError, counting UTF-8 bytes exactly', () => {
-    assert.doesNotThrow(() => diffSession({ s: 'x'.repeat(90) }, new Map(), 100))
+    assert.equal(diffSession({ s: 'x'.repeat(90) }, new Map(), 100).bytes, 1 + 92 + 4)
+    assert.equal(diffSession({ s: '☃'.repeat(10) }, new Map(), 100).bytes, 1 + 12 + 4, 'far below the limit, in UTF-16 code units')
+    assert.equal(diffSession({ s: '☃'.repeat(28) }, new Map(), 100).bytes, 1 + 2 + 84 + 4, 'near the limit, in UTF-8 bytes')
     assert.throws(
       () => diffSession({ s: '☃'.repeat(40) }, new Map(), 100),
       (err: unknown) => err instanceof SessionTooLargeError && err.size === 1 + 2 + 120 + 4 && err.limit === 100,

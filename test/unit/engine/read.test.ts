@@ -1,8 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readSessionId } from '../../../src/engine/read.ts'
+import { Engine, storeKeyOf } from '../../../src/engine/engine.ts'
+import { readPresented, readSessionId } from '../../../src/engine/read.ts'
+import { rememberExpiry } from '../../../src/engine/verified-cookies.ts'
+import { resolvePolicy } from '../../../src/options.ts'
 import { signLegacy, signV1 } from '../../../src/signing.ts'
+import { MemoryStore } from '../../../src/stores/memory.ts'
 
 const A = 'first secret 0123456789 abcdefghijklmnopqrstuv'
 const B = 'second secret 0123456789 abcdefghijklmnopqrstu'
@@ -87,5 +91,56 @@ describe('readSessionId', () => {
         assert.deepEqual(readSessionId(`sid=${legacyCookie('user:42', B)}`, 'sid', [A, B]), { id: 'user:42', reissue: true, format: 'legacy' })
       })
     })
+  })
+})
+
+describe('readPresented', () => {
+  /** An engine whose store-key hashes are counted. */
+  function engine(): { engine: Engine; hashes: () => number } {
+    const e = new Engine(resolvePolicy({ secret: A }), new MemoryStore())
+    let hashes = 0
+    const storeKey = e.storeKey.bind(e)
+    e.storeKey = (id: string) => {
+      hashes++
+      return storeKey(id)
+    }
+    return { engine: e, hashes: () => hashes }
+  }
+
+  it('gives each request a fresh copy: what one request does to it, the next never sees', () => {
+    const { engine: e } = engine()
+    const header = `sid=${signV1(ID, 'sid', A)}`
+    const first = readPresented(header, e)
+    const second = readPresented(header, e)
+    assert.notEqual(first, second)
+    assert.deepEqual(first, second)
+    ;(first as { expiresAt: number }).expiresAt = Date.now() + 60_000
+    assert.equal((readPresented(header, e) as { expiresAt?: number }).expiresAt, undefined)
+  })
+
+  it('carries the store key, hashed once per cookie value (R5), and the raw id for an express-session cookie', () => {
+    const { engine: e, hashes } = engine()
+    const header = `sid=${signV1(ID, 'sid', A)}`
+    assert.equal((readPresented(header, e) as { key: string }).key, storeKeyOf(ID))
+    assert.equal((readPresented(header, e) as { key: string }).key, storeKeyOf(ID))
+    assert.equal(hashes(), 1)
+    assert.equal((readPresented(`sid=${legacyCookie(LEGACY_ID, A)}`, e) as { key: string }).key, LEGACY_ID)
+  })
+
+  it('carries the expiry hint rememberExpiry recorded for the value, to the requests after it', () => {
+    const { engine: e } = engine()
+    const value = signV1(ID, 'sid', A)
+    const before = readPresented(`sid=${value}`, e)
+    rememberExpiry(e.verified, value, 1_234)
+    assert.equal((readPresented(`sid=${value}`, e) as { expiresAt?: number }).expiresAt, 1_234)
+    assert.equal((before as { expiresAt?: number }).expiresAt, undefined, 'a copy handed out before keeps what it was')
+  })
+
+  it('keeps nothing of a value that fails to verify, and rejects it again', () => {
+    const { engine: e, hashes } = engine()
+    const header = `sid=${signV1(ID, 'sid', B)}`
+    assert.deepEqual(readPresented(header, e), { rejected: 'bad_mac' })
+    assert.deepEqual(readPresented(header, e), { rejected: 'bad_mac' })
+    assert.equal(hashes(), 0)
   })
 })
