@@ -4,6 +4,7 @@ import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { InvalidOptionError, type SessionOptions } from '../../src/index.ts'
 import { HOSTS, SECRET, cleanup, cookiePair, handle, idOf, peek, serve, spyOn, storeKeyOf, type Host, type Req, type Res } from './helpers.ts'
+import { kContractStore } from '../../src/stores/contract.ts'
 
 afterEach(cleanup)
 
@@ -211,4 +212,24 @@ describe('listUserSessions', () => {
       })
     })
   }
+})
+
+describe('the per-user operations', () => {
+  it("take the store's per-user index as it is when session() is called: a method added later is not used", async () => {
+    const inner = spyOn().store
+    const store: any = {
+      [kContractStore]: true,
+      get: (id: string, options: any) => inner.get(id, options),
+      create: (id: string, created: any) => inner.create(id, created),
+      update: (id: string, patch: any, expiresAt: number) => inner.update(id, patch, expiresAt),
+      touch: (id: string, expiresAt: number) => inner.touch(id, expiresAt),
+      destroy: (id: string) => inner.destroy(id),
+    }
+    const middleware = session({ secret: SECRET, store })
+    store.listByUser = (userId: string) => inner.listByUser(userId)
+    store.destroyByUser = (userId: string, exceptId?: string) => inner.destroyByUser(userId, exceptId)
+    await assert.rejects(middleware.listUserSessions('ann'), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION')
+    await assert.rejects(middleware.revokeUserSessions('ann'), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION')
+    await assert.rejects(middleware.revokeUserSession('ann', 'handle'), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_TESSERA_INVALID_OPTION')
+  })
 })
