@@ -119,7 +119,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       state.clientCookie = 'sent'
       engine.emit('rejected', () => ({ reason: presented.rejected }))
       finish(state)
-    } else loadSession(state, presented, rotations, onLoaded)
+    } else loadSession(state, presented, rotations).then((loaded) => onLoaded(state, presented, loaded))
   }
   return describeHandler(handler, engine)
 }

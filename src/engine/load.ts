@@ -19,9 +19,6 @@ export type Loaded =
   /** The store failed: the request fails closed, or is served without a session (`onStoreError: 'anonymous'`). */
   | { readonly kind: 'unavailable'; readonly error: unknown }
 
-/** Called once with what the load found. */
-export type LoadDone = (state: RequestState, presented: Presented, loaded: Loaded) => void
-
 const NONE: Loaded = { kind: 'none' }
 
 function noop(): void {}
@@ -30,35 +27,36 @@ function noop(): void {}
  * One store read for the presented id (sliding its expiry in the same round trip when due), then
  * the judgement: expired (R10), revoked (R14), bound to another client (R26), a legacy cookie for
  * a record of ours (R3), or moved to a successor (R12). A record not used is deleted, fail-safe.
+ * A store failure is a `Loaded` too, not a rejection.
  */
-export function loadSession(state: RequestState, presented: Presented, rotations: Rotations, done: LoadDone): void {
+export async function loadSession(state: RequestState, presented: Presented, rotations: Rotations): Promise<Loaded> {
   const engine = state.engine
   const now = Date.now()
   const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, engine.policy)
   const key = presented.key
-  engine.call('get', (store) => store.get(key, slide)).then(
-    (record) => {
-      const verdict = verdictOf(state, presented, record, now)
-      if (verdict !== 'live') {
-        done(state, presented, refuse(state, presented, verdict))
-        return
-      }
-      const live = record as StoredSession
-      // renewal, migration, or an id one of them replaced: the request takes the successor
-      const replacing = rotations.successorOf(presented, key, live, state.readOnly)
-      if (replacing !== undefined) {
-        replacing.then(
-          (successor) => done(state, presented, followed(state, presented, successor)),
-          (err: unknown) => done(state, presented, failed(state, presented, err)),
-        )
-        return
-      }
-      const slidTo = expiryAfterRead(live, slide)
-      rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
-      done(state, presented, { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) })
-    },
-    (err: unknown) => done(state, presented, failed(state, presented, err)),
-  )
+  let record: StoredSession | null
+  try {
+    record = await engine.call('get', (store) => store.get(key, slide))
+  } catch (err) {
+    return failed(state, presented, err)
+  }
+  const verdict = verdictOf(state, presented, record, now)
+  if (verdict !== 'live') return refuse(state, presented, verdict)
+  const live = record as StoredSession
+  // renewal, migration, or an id one of them replaced: the request takes the successor
+  const replacing = rotations.successorOf(presented, key, live, state.readOnly)
+  if (replacing !== undefined) {
+    let successor: Successor | null
+    try {
+      successor = await replacing
+    } catch (err) {
+      return failed(state, presented, err)
+    }
+    return followed(state, presented, successor)
+  }
+  const slidTo = expiryAfterRead(live, slide)
+  rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
+  return { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) }
 }
 
 function verdictOf(state: RequestState, presented: Presented, record: StoredSession | null, now: number): Verdict | 'unknown' | 'binding' {
