@@ -18,8 +18,6 @@ import { fromCallbackStore } from './stores/legacy.ts'
 import { MemoryStore } from './stores/memory.ts'
 import { userSessions, type UserSessions } from './user-sessions.ts'
 
-export type { NextFunction }
-
 const kState = Symbol('tessera-session.request')
 const kReadOnly = Symbol.for('tessera-session.read-only')
 
@@ -166,7 +164,7 @@ function attach(engine: Engine, req: SessionRequest, res: ServerResponse, next: 
 function onLoaded(state: RequestState, presented: Presented, loaded: Loaded): void {
   switch (loaded.kind) {
     case 'live':
-      adopt(state, presented, loaded.key, loaded.record, loaded.slidTo)
+      adopt(state, presented, loaded)
       hookResponse(state)
       // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
       if (loaded.touch) state.touchRequested = true

@@ -56,7 +56,17 @@ export function userSessions(engine: Engine): UserSessions {
       const sessions = await listByUser(userId)
       const now = Date.now()
       // a record a renewal replaced is still listed during its grace period: not a session of its own
-      return sessions.filter((info) => info.meta?.retiredAt === undefined).map((info) => describe(engine, info, currentKey, now))
+      return sessions
+        .filter((info) => info.meta?.retiredAt === undefined)
+        .map((info) => ({
+          handle: info.id,
+          current: info.id === currentKey,
+          expiresAt: info.expiresAt,
+          createdAt: info.meta?.createdAt,
+          authTime: info.meta?.authTime,
+          lastSeenAt: lastSeenAt(info.expiresAt, info.meta, engine.policy.idleTimeout, now),
+          client: info.meta?.client,
+        }))
     },
     async revokeUserSessions(userId, revokeOptions) {
       if (!revokes) throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')
@@ -70,17 +80,5 @@ export function userSessions(engine: Engine): UserSessions {
       await engine.call('destroy', (s) => s.destroy(handle))
       return true
     },
-  }
-}
-
-function describe(engine: Engine, info: UserSessionInfo, currentKey: string | undefined, now: number): UserSession {
-  return {
-    handle: info.id,
-    current: info.id === currentKey,
-    expiresAt: info.expiresAt,
-    createdAt: info.meta?.createdAt,
-    authTime: info.meta?.authTime,
-    lastSeenAt: lastSeenAt(info.expiresAt, info.meta, engine.policy.idleTimeout, now),
-    client: info.meta?.client,
   }
 }

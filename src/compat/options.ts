@@ -81,7 +81,7 @@ export function resolveCompatOptions(options: CompatSessionOptions | undefined):
     const cookieUnknown = typeof cookieOptions === 'object' ? findUnknownOptions(cookieOptions, COOKIE_OPTION_NAMES, { cookie: true, topLevel: COMPAT_OPTION_NAMES }) : []
     noticeUnknownOptions([...findUnknownOptions(opts, COMPAT_OPTION_NAMES), ...cookieUnknown])
   }
-  installGenerate(store, generateId, cookieOptions, opts.proxy)
+  installGenerate(store, opts)
   return {
     cookieOptions,
     name: opts.name || opts.key || 'connect.sid',
@@ -119,7 +119,10 @@ function secretsOf(secret: Secret | Secret[] | undefined): Secret[] | undefined 
  * compat: the middleware installs `generate` on the store; with several middleware instances on one
  * store the last one constructed wins for regenerate(), as in express-session.
  */
-function installGenerate(store: Store, generateId: (req: IncomingMessage) => string, cookieOptions: CompatSettings['cookieOptions'], trustProxy: boolean | undefined): void {
+function installGenerate(store: Store, opts: CompatSessionOptions): void {
+  const cookieOptions = opts.cookie || {}
+  const generateId = opts.genid || generateLegacyId
+  const trustProxy = opts.proxy
   store.generate = function generate(req: CompatRequest) {
     req.sessionID = generateId(req)
     req.session = new Session(req)

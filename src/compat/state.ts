@@ -23,7 +23,3 @@ export interface CompatState {
   /** The header-time hook could not serialize the session: it is not saved either. */
   unserializable: boolean
 }
-
-export function createCompatState(settings: CompatSettings, req: CompatRequest, res: ServerResponse, next: NextFunction, secrets: Secret[]): CompatState {
-  return { settings, req, res, next, secrets, cookieId: req.sessionID, originalId: undefined, originalHash: undefined, savedHash: undefined, touched: false, unserializable: false }
-}

@@ -4,7 +4,7 @@ import { diffSession } from './dirty.ts'
 import { checkSessionCookie } from './misconfiguration.ts'
 import { carryOut, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'
 import { cookieAction, planEndWrite } from './plan.ts'
-import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndHook } from './response-hooks.ts'
+import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndHook, type FirstWriteGuard } from './response-hooks.ts'
 import { clearingCookie, cookieSecure, sessionCookie } from './set-cookie.ts'
 import { cookieAttributesOf, type RequestState } from './state.ts'
 
@@ -19,6 +19,7 @@ import { cookieAttributesOf, type RequestState } from './state.ts'
 type EndPlan = WritePlan | { readonly kind: 'queued'; readonly confirm: boolean } | { readonly kind: 'threw'; readonly error: unknown }
 
 const END: EndHook<RequestState, EndPlan> = { writeFirst: true, decide: atEnd, run: runEnd, onError: failRequest }
+const FIRST_WRITE: FirstWriteGuard<RequestState> = { check: refuseBeforeHeaders, fail: failRequest }
 
 /** Hooks the response, once: a request gets hooks only when it has a session to commit. */
 export function hookResponse(state: RequestState): void {
@@ -26,7 +27,7 @@ export function hookResponse(state: RequestState): void {
   state.response = 'open'
   onHeaders(state.res, atHeaders, state)
   holdEnd(state.res, END, state)
-  guardFirstWrite(state.res, refuseBeforeHeaders, failRequest, state)
+  guardFirstWrite(state.res, FIRST_WRITE, state)
 }
 
 /** Fails the request closed; a store failure already raised its store_error event, data no store can hold raises malformed_data. */

@@ -8,6 +8,12 @@ import type { GetOptions, SessionMeta, StoredSession } from '../stores/contract.
  * ahead, renewal and retirement. Nothing here reads the clock or the request: `now` is an argument.
  */
 
+/** A session's metadata and expiry. */
+export interface Deadlines {
+  meta: SessionMeta
+  expiresAt: number
+}
+
 /** Why a loaded record is not used (R10), or `'live'`. */
 export type Verdict = 'live' | 'idle' | 'absolute' | 'revoked'
 
@@ -84,7 +90,8 @@ export function judge(record: StoredSession, now: number, policy: Timeouts): Ver
  * latest, never later than stored. Undefined when nothing needs correcting; a skew within
  * `touchAfter` (hosts a little apart) is left alone, so that it does not cost a write per request.
  */
-export function correctFuture(meta: SessionMeta, expiresAt: number, now: number, policy: Pick<Timeouts, 'idleTimeout' | 'absoluteTimeout' | 'touchAfter'>): { meta: SessionMeta; expiresAt: number } | undefined {
+export function correctFuture(stored: Deadlines, now: number, policy: Pick<Timeouts, 'idleTimeout' | 'absoluteTimeout' | 'touchAfter'>): Deadlines | undefined {
+  const { meta, expiresAt } = stored
   const limit = now + policy.touchAfter
   const window = meta.cookieMaxAge ?? policy.idleTimeout
   // the last activity is the expiry less the window it was computed with

@@ -149,17 +149,24 @@ async function destroy(state: RequestState): Promise<void> {
 
 /** A new id and an empty session; the old record is deleted before the response is sent (R12). */
 async function regenerate(state: RequestState): Promise<void> {
-  await rotateId(state, 'regenerate', [], undefined)
+  await rotateId(state, 'regenerate', { keep: [], userId: undefined })
 }
 
 /** Regenerates, carries `keep` keys over, records the user and restarts the absolute deadline. */
 async function login(state: RequestState, userId: string, options: LoginOptions = {}): Promise<void> {
   if (typeof userId !== 'string' || userId.length === 0) throw new InvalidSessionStateError('login needs a non-empty user id string')
   if (!isStorableText(userId)) throw new SessionDataError('a user id must not contain U+0000 or a lone surrogate')
-  await rotateId(state, 'login', options.keep ?? [], userId)
+  await rotateId(state, 'login', { keep: options.keep ?? [], userId })
 }
 
-async function rotateId(state: RequestState, reason: 'regenerate' | 'login', keep: readonly string[], userId: string | undefined): Promise<void> {
+/** What a new id takes over: the keys to keep, and the user signing in (login) or none (regenerate). */
+interface Carry {
+  readonly keep: readonly string[]
+  readonly userId: string | undefined
+}
+
+async function rotateId(state: RequestState, reason: 'regenerate' | 'login', carry: Carry): Promise<void> {
+  const { keep, userId } = carry
   const engine = state.engine
   // asked before anything changes, so that a failing describeClient leaves the session as it was
   const client = reason === 'login' ? describeClient(engine.policy, state.req) : undefined

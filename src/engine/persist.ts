@@ -28,7 +28,7 @@ function noop(): void {}
 export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
   switch (plan.kind) {
     case 'create':
-      return create(state, plan.data, plan.serialized, plan.now)
+      return create(state, plan)
     case 'update':
       return update(state, plan)
     case 'touch':
@@ -60,11 +60,12 @@ function writeNow(state: RequestState, planner: Planner, confirm: boolean): Prom
   return plan === undefined ? Promise.resolve() : carryOut(state, plan)
 }
 
-async function create(state: RequestState, data: SessionValues, serialized: Map<string, string>, now: number): Promise<void> {
+async function create(state: RequestState, plan: Extract<WritePlan, { kind: 'create' }>): Promise<void> {
   const engine = state.engine
   const id = state.id as string
+  const data = plan.data
   const meta = state.meta as SessionMeta
-  const expiresAt = nextExpiry(meta, engine.policy.idleTimeout, now)
+  const expiresAt = nextExpiry(meta, engine.policy.idleTimeout, plan.now)
   const userId = state.userId ?? null
   const key = state.key as string
   const result = await engine.call('create', (store) => store.create(key, { data, meta, userId, expiresAt }))
@@ -76,7 +77,7 @@ async function create(state: RequestState, data: SessionValues, serialized: Map<
   state.metaDirty = false
   state.expiresAt = expiresAt
   state.expiryMoved = true
-  state.baseline = serialized
+  state.baseline = plan.serialized
   state.record = { data, meta, userId, expiresAt, version: 1 }
   // as stored (null, not undefined): an unchanged owner is not a change for a later save or the end of the response
   state.userId = userId

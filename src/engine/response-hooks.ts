@@ -227,6 +227,13 @@ class HeldEnd<C, W> {
 
 type Guarded = (...args: unknown[]) => unknown
 
+/** What `guardFirstWrite` asks before a response's first byte, and whom it tells when that fails. */
+export interface FirstWriteGuard<C> {
+  /** An error when the response must not start, else undefined. */
+  check(context: C): unknown
+  fail(err: unknown, context: C): void
+}
+
 /** Calls `done` once the request is read to its end (or gone), reading what is left, as Express's error handler does before it answers. */
 function afterRequest(req: IncomingMessage | undefined, done: () => void): void {
   if (req === undefined || req.readableEnded || req.destroyed) {
@@ -238,17 +245,17 @@ function afterRequest(req: IncomingMessage | undefined, done: () => void): void 
 }
 
 /**
- * Main entry: `check(context)` runs once, before the first byte of a response the app starts with `write`,
- * `writeHead` or `flushHeaders` (one started with `end` is `holdEnd`'s, whose work runs before
+ * Main entry: `guard.check(context)` runs once, before the first byte of a response the app starts
+ * with `write`, `writeHead` or `flushHeaders` (one started with `end` is `holdEnd`'s, whose work runs before
  * anything is written). When it returns an error, nothing of the app's response is written: that
  * call and the app's later ones do nothing (a write reports backpressure, so a piped stream pauses),
- * until the event loop has turned and the request has been read. Then `fail(err, context)` hands the error to
- * Express: an error handler of the app answers within that call; Express's own answers on the next
+ * until the event loop has turned and the request has been read. Then `guard.fail(err, context)` hands
+ * the error to Express: an error handler of the app answers within that call; Express's own answers on the next
  * turn, after the app's calls are let through again (the request read, it answers at once). Once the
  * answer is complete, the app's writes are dropped: Node emits a write after the end as an 'error'
  * event, an uncaught exception where nobody listens.
  */
-export function guardFirstWrite<C>(res: ServerResponse, check: (context: C) => unknown, fail: (err: unknown, context: C) => void, context: C): void {
+export function guardFirstWrite<C>(res: ServerResponse, guard: FirstWriteGuard<C>, context: C): void {
   const writeHead = res.writeHead as unknown as Guarded
   const write = res.write as unknown as Guarded
   const end = res.end as unknown as Guarded
@@ -259,14 +266,14 @@ export function guardFirstWrite<C>(res: ServerResponse, check: (context: C) => u
     if (state === 'failed') return res.writableEnded
     if (state !== 'open' || res.headersSent) return state === 'diverted'
     state = 'checked'
-    const err = check(context)
+    const err = guard.check(context)
     if (err === undefined) return false
     state = 'diverted'
     setImmediate(afterRequest, res.req, () => {
       // queued before Express queues its own error handler, so it runs just before that one answers
       setImmediate(() => (state = 'failed'))
       state = 'failed'
-      fail(err, context)
+      guard.fail(err, context)
       if (!res.headersSent) state = 'diverted'
     })
     return true

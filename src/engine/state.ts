@@ -133,8 +133,16 @@ export function enterPhase(state: RequestState, phase: Phase): void {
   if (state.phase !== 'gone') state.phase = phase
 }
 
+/** A loaded record: the key it is stored under, and the expiry the read's slide gave it (undefined: it did not move). */
+export interface Found {
+  readonly key: string
+  readonly record: StoredSession
+  readonly slidTo: number | undefined
+}
+
 /** Takes a verified, live record as this request's session. */
-export function adopt(state: RequestState, presented: Presented, key: string, record: StoredSession, slidTo: number | undefined): void {
+export function adopt(state: RequestState, presented: Presented, found: Found): void {
+  const { key, record, slidTo } = found
   const policy = state.engine.policy
   state.presented = presented
   state.clientCookie = 'sent'
@@ -150,7 +158,7 @@ export function adopt(state: RequestState, presented: Presented, key: string, re
     state.meta = freshMeta(Date.now(), policy)
     state.metaDirty = true
   } else {
-    const corrected = correctFuture(record.meta, state.expiresAt, Date.now(), policy)
+    const corrected = correctFuture({ meta: record.meta, expiresAt: state.expiresAt }, Date.now(), policy)
     state.meta = corrected?.meta ?? record.meta
     if (corrected !== undefined) {
       state.expiresAt = corrected.expiresAt
@@ -166,7 +174,7 @@ export function adopt(state: RequestState, presented: Presented, key: string, re
  * request or by a concurrent one): the response sends its id's cookie.
  */
 export function adoptSuccessor(state: RequestState, presented: Presented, successor: Successor): void {
-  adopt(state, presented, successor.key, successor.record, successor.created ? successor.record.expiresAt : undefined)
+  adopt(state, presented, { key: successor.key, record: successor.record, slidTo: successor.created ? successor.record.expiresAt : undefined })
   state.id = successor.id
   state.replacedKey = successor.replacedKey
 }

@@ -151,7 +151,7 @@ describe('correctFuture', () => {
       { meta: meta(MIN, { cookieMaxAge: 5 * MIN }), expiresAt: NOW + 5 * MIN },
     ],
   ]
-  for (const [name, m, expiresAt, expected] of rows) it(name, () => assert.deepEqual(correctFuture(m, expiresAt, NOW, POLICY), expected))
+  for (const [name, m, expiresAt, expected] of rows) it(name, () => assert.deepEqual(correctFuture({ meta: m, expiresAt }, NOW, POLICY), expected))
 })
 
 describe('isRenewalDue', () => {
