@@ -2,7 +2,7 @@
 // instruments, no tracer, no payload built for an event nobody listens to, no wrapper around a store call.
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { context, metrics, trace } from '@opentelemetry/api'
@@ -81,6 +81,23 @@ describe('telemetry with no SDK registered', () => {
     trace.setGlobalTracerProvider(new BasicTracerProvider())
     await gate.call('get', run)
     assert.notEqual(active[1], undefined)
+  })
+})
+
+describe('loading', () => {
+  it('imports only types from @opentelemetry/api: the module itself is loaded at run time, when it is installed', () => {
+    const src = join(import.meta.dirname, '../../src')
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'))
+    const importers = files.filter((file) => readFileSync(join(src, file), 'utf8').includes('@opentelemetry/'))
+    let statements = 0
+    for (const file of importers) {
+      const source = readFileSync(join(src, file), 'utf8')
+      for (const [statement] of source.matchAll(/^(?:import|export)\b[^;'"]*?from\s*['"]@opentelemetry\/[^'"]*['"]/gm)) {
+        statements++
+        assert.match(statement, /^import type /, `${file}: ${statement}`)
+      }
+    }
+    assert.ok(statements > 0, 'the import statements were found')
   })
 })
 
