@@ -8,6 +8,9 @@ import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../compat/middleware.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
+import { storeKindOf } from '../stores/kind.ts'
+import { openTelemetry } from '../telemetry/telemetry.ts'
+import type { BreakerState } from '../telemetry/conventions.ts'
 import { Deadlines, storeFailure } from './store-call.ts'
 import type { PresentedId } from './read.ts'
 import { VerifiedCookies } from './verified-cookies.ts'
@@ -32,10 +35,15 @@ export class Engine {
   /** Store calls in flight (R22: bounded), and their deadlines. */
   #inFlight = 0
   readonly #deadlines: Deadlines
+  /** Metrics and spans; undefined when `@opentelemetry/api` is not installed. */
+  readonly #telemetry: ReturnType<typeof openTelemetry>
+  readonly storeKind: ReturnType<typeof storeKindOf>
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
     this.store = store
+    this.storeKind = storeKindOf(store)
+    this.#telemetry = openTelemetry(this)
     this.#deadlines = new Deadlines(policy.storeTimeout)
     // a key for event hashes and bindings, derived from the signing secret and never used to sign anything
     this.#hashKey = createHmac('sha256', policy.secrets[0] as string).update('tessera-session event id hash').digest()
@@ -65,9 +73,14 @@ export class Engine {
     return hmac.digest('base64url').slice(0, 22)
   }
 
-  /** Emits only when someone listens, building the payload only then. */
+  /** Emits, and feeds the event's counter, building the payload only when someone listens or a meter provider is registered. */
   emit<E extends SessionEventName>(name: E, payload: () => SessionEvents[E]): void {
-    if (this.events.listenerCount(name) > 0) this.events.emit(name, payload())
+    const count = this.#telemetry?.eventCounter(name)
+    const listening = this.events.listenerCount(name) > 0
+    if (count === undefined && !listening) return
+    const value = payload()
+    count?.(value)
+    if (listening) this.events.emit(name, value)
   }
 
   isSecure(req: IncomingMessage): boolean {
@@ -81,6 +94,11 @@ export class Engine {
    * (R25); one promise per call, whatever the policy.
    */
   call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
+    const observed = this.#telemetry?.storeCall(operation)
+    return observed === undefined ? this.#call(operation, run) : observed.settle(this.#call(operation, observed.wrap(run)))
+  }
+
+  #call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
     if (this.#inFlight >= this.policy.maxStoreCalls) {
       // shed load rather than queue behind a slow store: these requests fail fast with 503
       return this.#refuse(operation, `store ${operation} refused: ${this.policy.maxStoreCalls} store calls already in flight`)
@@ -114,6 +132,8 @@ export class Engine {
           if (!this.#deadlines.finish(deadline)) return
           this.#inFlight--
           this.#failures = 0
+          // a success after the cooldown closes the breaker (a past deadline and none are the same to the gate)
+          if (this.#openUntil !== 0 && Date.now() >= this.#openUntil) this.#openUntil = 0
           resolve(value)
         },
         (err: unknown) => {
@@ -121,6 +141,18 @@ export class Engine {
         },
       )
     })
+  }
+
+  /** Store calls in flight, for telemetry. */
+  get storeCallsInFlight(): number {
+    return this.#inFlight
+  }
+
+  /** The breaker's state, for telemetry: `half_open` once the cooldown has passed, until a call succeeds. */
+  circuitBreakerState(): BreakerState | undefined {
+    if (this.policy.circuitBreaker === undefined) return undefined
+    if (this.#openUntil === 0) return 'closed'
+    return Date.now() < this.#openUntil ? 'open' : 'half_open'
   }
 
   #refuse(operation: string, message: string): Promise<never> {

@@ -17,6 +17,7 @@ import {
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
+import { kStoreKind } from './kind.ts'
 
 /** A node-redis (`redis` 5/6) client from `createClient()`. */
 export interface NodeRedisClientLike {
@@ -420,6 +421,7 @@ function encodeMeta(meta: SessionMeta, pairs: string[], deleted: string[]): void
  */
 export class RedisStore implements SessionStore {
   readonly [kContractStore] = true as const
+  readonly [kStoreKind] = 'redis' as const
   readonly #commands: Commands
   readonly #prefix: string
   readonly #tombstoneTtl: string
