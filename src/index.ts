@@ -10,6 +10,7 @@ import {
   InvalidSessionStateError,
   SessionGoneError,
   SessionTooLargeError,
+  StoreReplicationError,
   StoreTimeoutError,
   StoreUnavailableError,
   TesseraError,
@@ -40,6 +41,7 @@ session.SessionTooLargeError = SessionTooLargeError
 session.SessionGoneError = SessionGoneError
 session.InvalidSessionStateError = InvalidSessionStateError
 session.SessionDataError = SessionDataError
+session.StoreReplicationError = StoreReplicationError
 
 export default session
 export {
@@ -57,6 +59,7 @@ export {
   SessionGoneError,
   InvalidSessionStateError,
   SessionDataError,
+  StoreReplicationError,
 }
 export { TesseraErrorCodes, type TesseraErrorCode } from './errors.ts'
 export type { SessionOptions, SessionHandler, SessionData }
