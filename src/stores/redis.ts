@@ -54,24 +54,28 @@ const RAISE_ATTEMPTS = 3
  * Key layout. The store is given keys, not ids (the engine's storeKeyOf: the SHA-256 of the id, or, for a
  * session stored by an earlier version, that hash behind the id's first 8 characters). `tag` is a key's
  * first TAG_LENGTH characters, `rest` the others:
- *   <prefix>{<tag>}<rest>           HASH   one session; native TTL (PEXPIREAT) at its expiresAt
- *   <prefix>t:{<tag>}<rest>         STRING tombstone of a destroyed or revoked key, PX tombstoneTtl
- *   <prefix>u:{<userHash>}<userId>  ZSET   a user's index: member `{<tag>}<rest>`, scored by the latest expiry
- *                                          the session may reach (its absolute deadline); TTL = highest score
- * `userHash` is the first TAG_LENGTH characters of the SHA-256 (base64url) of the user id. A session and its
- * tombstone share a slot; a session and its user's index almost never do on a cluster (their tags are
- * unrelated), except sessions of earlier versions, whose ids began with their user's hash. Every script
- * declares every key it touches, so one script never spans slots: what does is two commands, in this order.
+ *   <prefix>{<tag>}<rest>           HASH  one session; native TTL (PEXPIREAT) at its expiresAt. Once destroyed,
+ *                                         its tombstone: only the field `_d`, PX tombstoneTtl
+ *   <prefix>u:{<userHash>}<userId>  ZSET  a user's index: member `{<tag>}<rest>`, scored by the latest expiry
+ *                                         the session may reach (its absolute deadline); TTL = highest score
+ * `userHash` is the first TAG_LENGTH characters of the SHA-256 (base64url) of the user id. On a cluster a
+ * session and its user's index are almost never in one slot (their tags are unrelated); sessions of earlier
+ * versions are, their ids began with their user's hash. Every script declares every key it touches and
+ * works on one slot; what spans two is two commands, in the order below. Scripts on a session touch that one
+ * key (and its index when in the same slot), which a slot migration serves through ASK; a script on two keys
+ * would get TRYAGAIN for as long as the migration has moved one but not the other (it is retried).
  *
  * Revocation across slots, by ordering and tombstones:
  * - A session gets an owner (create, or an update that sets one) only after it is registered in the
  *   owner's index, and its entry always covers its expiry: `_x` in the hash says up to when, and a write
  *   that would move the expiry past `_x` answers 'raise' instead; the store raises the entry, then writes.
  *   So an owned session is in its owner's index for as long as it lives.
- * - destroyByUser reads the index, then destroys every member it found, leaving a tombstone on each, even
- *   on a session not created yet; then removes them from the index. A login registered before the read is
- *   in it: its record was created before the tombstone (and is destroyed), or its create meets the
- *   tombstone and fails. A login registered after the read comes after the revocation, and survives it.
+ * - destroyByUser reads the index, then destroys every member it found, leaving a tombstone in place of
+ *   each, even of a session not created yet; then removes them from the index. A login registered before
+ *   the read is in it: its record was created before the tombstone (and is destroyed), or its create meets
+ *   the tombstone and fails. A login registered after the read comes after the revocation, and survives it.
+ *   A member that is another user's session by then is kept, marked `_k:<userId>` for tombstoneTtl: an
+ *   update handing it to the revoked user meanwhile (registered before the read) destroys it instead.
  * - destroy removes the entry after the session; listing checks each member's owner, so an entry left by a
  *   failed removal (or by a session whose create failed) is never listed, and goes when its score passes.
  * On one server, and for a session in its index's slot, a create registers in the same script.
@@ -82,6 +86,8 @@ const RAISE_ATTEMPTS = 3
  *   _u userId    _x until when (ms) the owner's index entry covers the session
  *   _t the user hash, when it differs from the key's tag: where earlier versions, still running during an
  *      upgrade, look for the index
+ *   _d in a tombstone only;  _k:<userId> until when (ms) the session may not be handed to that user
+ * Earlier versions kept tombstones in keys of their own (`<prefix>t:{<tag>}<rest>`); they expire unread.
  * JSON is never decoded in Lua: cjson turns [] into {} and rounds big numbers.
  */
 
@@ -96,9 +102,7 @@ const RAISE_ATTEMPTS = 3
  * @example
  * import { createClient } from 'redis'
  * import { RedisStore } from 'tessera-session/stores/redis'
- * const client = createClient({ url: process.env.REDIS_URL })
- * client.on('error', (err) => console.error('redis', err)) // without a listener, a lost connection ends the process
- * await client.connect()
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect()
  * app.use(session({ secret, store: new RedisStore({ client }) }))
  */
 export class RedisStore implements SessionStore {
@@ -120,11 +124,11 @@ export class RedisStore implements SessionStore {
     this.#waitForReplicas = replicaWait(options.waitForReplicas, this.#commands)
   }
 
-  /** The hash tag and the Redis keys of store key `id`, and its member in a user index. */
-  #keys(id: string): { tag: string; member: string; session: string; tombstone: string } {
+  /** The hash tag and the Redis key of store key `id`, and its member in a user index. */
+  #keys(id: string): { tag: string; member: string; session: string } {
     const tag = id.slice(0, TAG_LENGTH)
     const member = `{${tag}}${id.slice(TAG_LENGTH)}`
-    return { tag, member, session: this.#prefix + member, tombstone: `${this.#prefix}t:${member}` }
+    return { tag, member, session: this.#prefix + member }
   }
 
   #indexKey(userId: string): string {
@@ -253,7 +257,7 @@ export class RedisStore implements SessionStore {
     const pairs = ['_v', '1', '_e', expiresAt]
     encodeData(session.data, pairs, [])
     if (session.meta !== null) encodeMeta(session.meta, pairs, [])
-    const keys = [k.session, k.tombstone]
+    const keys = [k.session]
     let score = ''
     if (session.userId !== null) {
       score = latestExpiry(session.expiresAt, session.meta)
@@ -278,7 +282,7 @@ export class RedisStore implements SessionStore {
     for (const key of patch.unset) deleted.push(`d:${key}`)
     encodeData(patch.set, pairs, deleted)
     if (patch.meta !== undefined) encodeMeta(patch.meta, pairs, deleted)
-    const keys = [k.session, k.tombstone]
+    const keys = [k.session]
     let owner = ''
     let score = ''
     if (patch.userId === null) {
@@ -293,7 +297,7 @@ export class RedisStore implements SessionStore {
     }
     const expect = options?.expectVersion === undefined ? '' : String(options.expectVersion)
     const head = [expect, at, patch.replace === true ? '1' : '0', owner, patch.userId ?? '', k.member, score]
-    const tail = [String(deleted.length), ...deleted, ...pairs]
+    const tail = [this.#tombstoneTtl, String(deleted.length), ...deleted, ...pairs]
     const reply = await this.#covered(
       'update',
       k.member,
@@ -324,7 +328,7 @@ export class RedisStore implements SessionStore {
    */
   async destroy(id: string): Promise<void> {
     const k = this.#keys(id)
-    const [, owner] = strings(await this.#eval('destroy', SCRIPTS.destroy, [k.session, k.tombstone], [this.#tombstoneTtl, '']))
+    const [, owner] = strings(await this.#eval('destroy', SCRIPTS.destroy, [k.session], [this.#tombstoneTtl, '']))
     const after: Array<Promise<unknown>> = [this.#replicated('destroy', [k.session])]
     if (owner !== undefined && owner !== '') after.push(this.#index('destroy', this.#indexKey(owner), 'rem', '0', [k.member]))
     await Promise.all(after)
@@ -362,7 +366,7 @@ export class RedisStore implements SessionStore {
     const members = strings(await this.#index('destroyByUser', index, 'read', '0', [])).filter((member) => member !== except)
     if (members.length === 0) return 0
     const replies = await Promise.all(
-      members.map(async (member) => strings(await this.#eval('destroyByUser', SCRIPTS.destroy, [this.#prefix + member, `${this.#prefix}t:${member}`], [this.#tombstoneTtl, userId]))),
+      members.map(async (member) => strings(await this.#eval('destroyByUser', SCRIPTS.destroy, [this.#prefix + member], [this.#tombstoneTtl, userId]))),
     )
     await Promise.all([
       this.#index('destroyByUser', index, 'rem', '0', members),
@@ -438,6 +442,8 @@ class Fields {
   version = Number.NaN
   expiresAt = Number.NaN
   empty = true
+  /** A tombstone: the key of a destroyed session. */
+  destroyed = false
 
   add(field: string, value: string): void {
     this.empty = false
@@ -446,12 +452,13 @@ class Fields {
     else if (field === '_e') this.expiresAt = Number(value)
     else if (field === '_m') this.meta = parseMeta(value)
     else if (field === '_u') this.userId = value
+    else if (field === '_d') this.destroyed = true
   }
 }
 
 /**
  * A session hash as its reply comes (node-redis: an object or a Map; ioredis and RESP2 raw
- * replies: a flat field/value array), read in one pass; null for an empty reply (no such key).
+ * replies: a flat field/value array), read in one pass; null for an empty reply (no such key) and a tombstone.
  */
 function decode(reply: unknown): StoredSession | null {
   const fields = new Fields()
@@ -463,7 +470,7 @@ function decode(reply: unknown): StoredSession | null {
     const object = reply as Record<string, unknown>
     for (const field of Object.keys(object)) fields.add(field, String(object[field]))
   }
-  if (fields.empty) return null
+  if (fields.empty || fields.destroyed) return null
   const { data, meta, userId, version, expiresAt } = fields
   if (!Number.isSafeInteger(version) || version < 1 || !Number.isSafeInteger(expiresAt)) {
     throw new SessionDataError('redis: session record has no valid version or expiry')
