@@ -176,7 +176,9 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       const record = await s.get(key, slide)
       if (record !== null || presented.format === 'legacy') return record
       // a session stored before ids were fully random is under its tagged key until it expires or is renewed
-      key = engine.otherStoreKey(presented.id, key)
+      const other = engine.otherStoreKey(presented.id, key)
+      if (other === undefined) return null
+      key = other
       return s.get(key, slide)
     }
     engine.call('get', read).then(

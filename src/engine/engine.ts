@@ -29,11 +29,16 @@ export class Engine {
   /** Store calls in flight (R22: bounded), and their deadlines. */
   #inFlight = 0
   readonly #deadlines: Deadlines
+  /** Until when (epoch ms) a session an earlier version stored under its tagged key may still be alive (see `otherStoreKey`). */
+  readonly #taggedKeysUntil: number
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
     this.store = store
     this.#deadlines = new Deadlines(policy.storeTimeout)
+    // a session lives at most absoluteTimeout from its creation, and earlier versions stop creating sessions
+    // when the upgrade is done: twice the timeout covers an upgrade that takes up to one timeout to roll out
+    this.#taggedKeysUntil = Date.now() + 2 * policy.absoluteTimeout
     // a key for event hashes and bindings, derived from the signing secret and never used to sign anything
     this.#hashKey = createHmac('sha256', policy.secrets[0] as string).update('tessera-session event id hash').digest()
   }
@@ -50,19 +55,22 @@ export class Engine {
 
   /**
    * The other key a v1 id's session may be stored under, given the one just tried: `taggedStoreKeyOf`
-   * after `storeKeyOf`, and back. Sessions stored before ids were fully random are found this way.
+   * after `storeKeyOf`, and back; undefined once no session stored by an earlier version can be alive.
+   * Sessions stored before ids were fully random are found this way.
    */
-  otherStoreKey(id: string, tried: string): string {
+  otherStoreKey(id: string, tried: string): string | undefined {
+    if (Date.now() >= this.#taggedKeysUntil) return undefined
     const key = storeKeyOf(id)
     return tried === key ? taggedStoreKeyOf(id) : key
   }
 
   /**
    * The key that holds the live session of `id`: `storeKeyOf(id)`, or `taggedStoreKeyOf(id)` when the
-   * session is not there (stored before ids were fully random). One store read.
+   * session is not there (stored before ids were fully random). One store read, while such sessions may live.
    */
   async heldKey(id: string): Promise<string> {
     const key = storeKeyOf(id)
+    if (Date.now() >= this.#taggedKeysUntil) return key
     const record = await this.call('get', (store) => store.get(key))
     return record !== null ? key : taggedStoreKeyOf(id)
   }

@@ -113,6 +113,18 @@ describe('sessions stored by an earlier version (under the tagged key)', () => {
         assert.deepEqual(JSON.parse((await server.request('/me', { cookie })).body), { n: null })
       })
 
+      it('is looked for only while it may be alive: twice absoluteTimeout after the middleware starts, an ended session costs one read', async (t) => {
+        const clock = freezeClock(t, T0)
+        const { server, spy } = await upgradedApp(host)
+        const gone = `sid=${signV1(randomBytes(32).toString('base64url'), 'sid', SECRET)}`
+        await server.request('/me', { cookie: gone })
+        assert.equal(spy.count('get'), 2)
+        clock.advance(2 * 120 * MINUTE)
+        spy.reset()
+        await server.request('/me', { cookie: gone })
+        assert.equal(spy.count('get'), 1)
+      })
+
       it('renewal moves it to a random id whose key holds nothing of the old one', async (t) => {
         const clock = freezeClock(t, T0)
         const { server, spy, stored } = await upgradedApp(host, { renewAfter: 10 * MINUTE, renewalGrace: 0 })
