@@ -11,6 +11,7 @@ import {
   InvalidSessionStateError,
   SessionGoneError,
   SessionTooLargeError,
+  StoreReplicationError,
   StoreTimeoutError,
   StoreUnavailableError,
   TesseraError,
@@ -42,6 +43,7 @@ session.SessionTooLargeError = SessionTooLargeError
 session.SessionGoneError = SessionGoneError
 session.InvalidSessionStateError = InvalidSessionStateError
 session.SessionDataError = SessionDataError
+session.StoreReplicationError = StoreReplicationError
 
 export default session
 export {
@@ -60,6 +62,7 @@ export {
   SessionGoneError,
   InvalidSessionStateError,
   SessionDataError,
+  StoreReplicationError,
 }
 export { TesseraErrorCodes, type TesseraErrorCode } from './errors.ts'
 export type { SessionOptions, SessionHandler, SessionData }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidOptionError, SessionDataError } from './errors.ts'
 import type { SessionEventName, SessionEvents } from './events.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
-import { Engine } from './engine/engine.ts'
+import { Engine, taggedStoreKeyOf } from './engine/engine.ts'
 import { RequestContext, type NextFunction } from './engine/context.ts'
 import { readSessionId, type PresentedId } from './engine/read.ts'
 import { Rotations, type Successor } from './engine/rotate.ts'
@@ -184,8 +184,17 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     const slideKnownNotDue = presented.expiresAt !== undefined && presented.expiresAt >= slideIfBefore
     const slide = context.readOnly || slideKnownNotDue ? undefined : { slideTo: now + policy.idleTimeout, slideIfBefore }
     // express-session's records are stored under the raw id; ours under a hash of it (R5)
-    const key = (presented.key ??= presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id))
-    engine.call('get', (s) => s.get(key, slide)).then(
+    let key = (presented.key ??= presented.format === 'legacy' ? presented.id : engine.storeKey(presented.id))
+    const read = async (s: SessionStore): Promise<StoredSession | null> => {
+      const record = await s.get(key, slide)
+      if (record !== null || presented.format === 'legacy') return record
+      // a session stored before ids were fully random is under its tagged key until it expires or is renewed
+      const other = engine.otherStoreKey(presented.id, key)
+      if (other === undefined) return null
+      key = other
+      return s.get(key, slide)
+    }
+    engine.call('get', read).then(
       (record) => {
         // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
         // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential.
@@ -221,6 +230,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
         const ownLifetime = live.meta?.cookieMaxAge != null
         const slidTo = moved && !ownLifetime ? Math.min(slide.slideTo, live.meta?.absoluteExpiresAt ?? slide.slideTo) : undefined
         presented.expiresAt = slidTo ?? live.expiresAt
+        presented.key = key
         context.adopt(presented, key, live, slidTo)
         // the store slid by the policy's idle window a session with a lifetime of its own: the end of the response puts its own expiry back
         if (moved && ownLifetime) context.requestTouch()
@@ -320,7 +330,9 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
     return engine.call('listByUser', (s) => (s.listByUser as (u: string) => Promise<UserSessionInfo[]>)(userId))
   }
   api.listUserSessions = async (userId, listOptions) => {
-    const currentKey = listOptions?.currentId === undefined ? undefined : engine.storeKey(listOptions.currentId)
+    const currentId = listOptions?.currentId
+    // the current session may still be under its tagged key (stored before ids were fully random)
+    const currentKeys = currentId === undefined ? [] : [engine.storeKey(currentId), taggedStoreKeyOf(currentId)]
     const sessions = await listByUser(userId)
     const now = Date.now()
     // a record a renewal replaced is still listed during its grace period: not a session of its own
@@ -328,7 +340,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       .filter((info) => info.meta?.retiredAt === undefined)
       .map((info) => ({
         handle: info.id,
-        current: info.id === currentKey,
+        current: currentKeys.includes(info.id),
         expiresAt: info.expiresAt,
         createdAt: info.meta?.createdAt,
         authTime: info.meta?.authTime,
@@ -338,7 +350,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   }
   api.revokeUserSessions = async (userId, revokeOptions) => {
     if (typeof store.destroyByUser !== 'function') throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')
-    const exceptKey = revokeOptions?.exceptId === undefined ? undefined : engine.storeKey(revokeOptions.exceptId)
+    const exceptKey = revokeOptions?.exceptId === undefined ? undefined : await engine.heldKey(revokeOptions.exceptId)
     return engine.call('destroyByUser', (s) => (s.destroyByUser as (u: string, e?: string) => Promise<number>)(userId, exceptKey))
   }
   api.revokeUserSession = async (userId, handle) => {

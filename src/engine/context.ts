@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Cookie, serializeCookie } from '../cookie.ts'
 import { InvalidOptionError, InvalidSessionStateError, SessionDataError, SessionGoneError } from '../errors.ts'
-import { generateId, userTag } from '../id.ts'
+import { generateId } from '../id.ts'
 import type { CookieAttributes } from '../options.ts'
 import { MAX_COOKIE_LIFETIME } from '../options.ts'
 import { isWellFormedId, signLegacy, signV1 } from '../signing.ts'
@@ -192,11 +192,11 @@ export class RequestContext {
   }
 
   /** A new, empty, unsaved session with a fresh id. */
-  #startNew(meta?: SessionMeta, userId?: string): void {
+  #startNew(meta?: SessionMeta): void {
     const policy = this.engine.policy
     const now = Date.now()
-    // a signed-in session's id starts with the user's tag, so stores can co-locate a user's sessions
-    this.#id = userId === undefined ? this.#newId() : userTag(userId) + this.#newId()
+    // random and nothing else, signed-in or not (R1): an id must not tell whose session it is
+    this.#id = this.#newId()
     this.#key = this.engine.storeKey(this.#id)
     this.#stored = false
     this.#meta = meta ?? { createdAt: now, absoluteExpiresAt: now + policy.absoluteTimeout, idleTimeout: policy.idleTimeout }
@@ -213,7 +213,7 @@ export class RequestContext {
     const genid = this.engine.policy.genid
     if (genid === undefined) return generateId()
     const id = genid(this.req)
-    // 120 leaves room for the user tag login() puts in front, within the 128 an id may have
+    // 120, under the 128 an id may have: ids of earlier versions put an 8-character user tag in front of it
     if (typeof id !== 'string' || id.length > 120 || !isWellFormedId(id)) {
       throw new InvalidOptionError('genid', 'must return 22 to 120 base64url characters (at least 128 random bits)')
     }
@@ -352,7 +352,7 @@ export class RequestContext {
     this.#record = null
     if (wasStored || this.#destroyed) this.#rotatedAway = true
     this.#destroyed = false
-    this.#startNew(meta, userId)
+    this.#startNew(meta)
     this.#userId = userId ?? null
     const session = this.#session as ManagedSession
     for (const key of Object.keys(carried)) session[key] = carried[key]

@@ -4,7 +4,6 @@ import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
 import { SessionDataError, StoreTimeoutError, StoreUnavailableError, type TesseraError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
-import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../compat/middleware.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
@@ -38,6 +37,8 @@ export class Engine {
   /** Metrics and spans; undefined when `@opentelemetry/api` is not installed. */
   readonly #telemetry: ReturnType<typeof openTelemetry>
   readonly storeKind: ReturnType<typeof storeKindOf>
+  /** Until when (epoch ms) a session an earlier version stored under its tagged key may still be alive (see `otherStoreKey`). */
+  readonly #taggedKeysUntil: number
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
@@ -45,6 +46,9 @@ export class Engine {
     this.storeKind = storeKindOf(store)
     this.#telemetry = openTelemetry(this)
     this.#deadlines = new Deadlines(policy.storeTimeout)
+    // a session lives at most absoluteTimeout from its creation, and earlier versions stop creating sessions
+    // when the upgrade is done: twice the timeout covers an upgrade that takes up to one timeout to roll out
+    this.#taggedKeysUntil = Date.now() + 2 * policy.absoluteTimeout
     // a key for event hashes and bindings, derived from the signing secret and never used to sign anything
     this.#hashKey = createHmac('sha256', policy.secrets[0] as string).update('tessera-session event id hash').digest()
   }
@@ -57,6 +61,28 @@ export class Engine {
   /** The key a session is stored under (R5); see `storeKeyOf`. */
   storeKey(id: string): string {
     return storeKeyOf(id)
+  }
+
+  /**
+   * The other key a v1 id's session may be stored under, given the one just tried: `taggedStoreKeyOf`
+   * after `storeKeyOf`, and back; undefined once no session stored by an earlier version can be alive.
+   * Sessions stored before ids were fully random are found this way.
+   */
+  otherStoreKey(id: string, tried: string): string | undefined {
+    if (Date.now() >= this.#taggedKeysUntil) return undefined
+    const key = storeKeyOf(id)
+    return tried === key ? taggedStoreKeyOf(id) : key
+  }
+
+  /**
+   * The key that holds the live session of `id`: `storeKeyOf(id)`, or `taggedStoreKeyOf(id)` when the
+   * session is not there (stored before ids were fully random). One store read, while such sessions may live.
+   */
+  async heldKey(id: string): Promise<string> {
+    const key = storeKeyOf(id)
+    if (Date.now() >= this.#taggedKeysUntil) return key
+    const record = await this.call('get', (store) => store.get(key))
+    return record !== null ? key : taggedStoreKeyOf(id)
   }
 
   /** The client-binding fingerprint of a request (R26), or undefined when binding is off. */
@@ -171,12 +197,21 @@ export class Engine {
 }
 
 /**
- * The key a session id is stored under (R5): the id's first characters (the user tag of signed-in
- * sessions, which stores use to co-locate a user's sessions) and a SHA-256 of the whole id, so that
- * whoever reads the store does not learn the ids. Not keyed: a secret rotation must not move sessions.
+ * The key a session id is stored under (R5): the SHA-256 of the whole id, base64url, and nothing else,
+ * so that whoever reads the store learns nothing of the id (not even a part of it) nor whose session
+ * it is. Not keyed: a secret rotation must not move sessions.
  */
 export function storeKeyOf(id: string): string {
-  return id.slice(0, USER_TAG_LENGTH) + createHash('sha256').update(id).digest('base64url')
+  return createHash('sha256').update(id).digest('base64url')
+}
+
+/**
+ * The key earlier versions stored a session under: the id's first 8 characters (for a signed-in
+ * session, a hash of its user id) in front of `storeKeyOf(id)`. Such sessions are still found there,
+ * and stay there until they expire or their id is renewed; new sessions never use it.
+ */
+export function taggedStoreKeyOf(id: string): string {
+  return id.slice(0, 8) + storeKeyOf(id)
 }
 
 /** IPv4 /24 or IPv6 /48: stable across the address changes of one network (NAT pools, privacy addresses). */
