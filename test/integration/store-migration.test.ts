@@ -201,7 +201,12 @@ describe('migrateStore', () => {
         oldCount: async () => (await client.keys(`${oldPrefix}*`)).length,
         newStore: () => new RedisStore({ client, prefix: newPrefix }),
         // session records only: tombstones are `<prefix>t:…`, user indexes `<prefix>u:…`
-        newCount: async () => (await client.keys(`${newPrefix}*`)).filter((key) => !/^[tu]:/.test(key.slice(newPrefix.length))).length,
+        // session records only: user indexes are `<prefix>u:…`, and a destroyed session's key is its tombstone (only `_d`)
+        newCount: async () => {
+          const keys = (await client.keys(`${newPrefix}*`)).filter((key) => !key.startsWith(`${newPrefix}u:`))
+          const tombstones = await Promise.all(keys.map((key) => client.hExists(key, '_d')))
+          return tombstones.filter((tombstone) => !tombstone).length
+        },
       }
     }
     describe('with a real Redis', { skip }, () => suite(backend))
