@@ -19,6 +19,12 @@ export interface Contender {
   store: StoreKind
   /** Which store implementation: express-session's own, a third-party one, or a built-in. */
   storeLabel: string
+  /**
+   * `@opentelemetry/api` importable, no SDK registered: what the main entry costs an app that has
+   * the API in its tree (another library brought it in) but does not export telemetry. Every other
+   * contender runs with the API hidden, as in an app that never installed it.
+   */
+  openTelemetryApi?: true
 }
 
 export const CONTENDERS: readonly Contender[] = [
@@ -32,6 +38,14 @@ export const CONTENDERS: readonly Contender[] = [
   { id: 'compat-redis', label: 'tessera compat + connect-redis', middleware: 'compat', store: 'redis', storeLabel: 'connect-redis 10 (node-redis)' },
   { id: 'compat-pg', label: 'tessera compat + connect-pg-simple', middleware: 'compat', store: 'postgres', storeLabel: 'connect-pg-simple 10' },
   { id: 'main-memory', label: 'tessera main + MemoryStore', middleware: 'main', store: 'memory', storeLabel: 'MemoryStore' },
+  {
+    id: 'main-memory-otel-api',
+    label: 'tessera main + MemoryStore, @opentelemetry/api, no SDK',
+    middleware: 'main',
+    store: 'memory',
+    storeLabel: 'MemoryStore',
+    openTelemetryApi: true,
+  },
   { id: 'main-sqlite', label: 'tessera main + SqliteStore', middleware: 'main', store: 'sqlite', storeLabel: 'SqliteStore (temp file)' },
   { id: 'main-redis', label: 'tessera main + RedisStore', middleware: 'main', store: 'redis', storeLabel: 'RedisStore (node-redis)' },
   { id: 'main-pg', label: 'tessera main + PostgresStore', middleware: 'main', store: 'postgres', storeLabel: 'PostgresStore' },

@@ -10,6 +10,7 @@ export const TesseraErrorCodes = [
   'ERR_TESSERA_SESSION_GONE',
   'ERR_TESSERA_INVALID_SESSION_STATE',
   'ERR_TESSERA_SESSION_DATA',
+  'ERR_TESSERA_STORE_REPLICATION',
 ] as const
 
 /** The union of every error code. */
@@ -90,4 +91,24 @@ export class InvalidSessionStateError extends TesseraError {
 export class SessionDataError extends TesseraError {
   override readonly code = 'ERR_TESSERA_SESSION_DATA'
   override readonly status = 500
+}
+
+/**
+ * Fewer replicas than a store's `waitForReplicas` asks for acknowledged a destroy or revocation in time:
+ * the session is gone from the primary, but a failover before the replicas catch up could bring it back.
+ * Requests fail closed with 503; retrying the logout is safe.
+ */
+export class StoreReplicationError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_STORE_REPLICATION'
+  override readonly status = 503
+  /** Replicas that acknowledged. */
+  readonly acknowledged: number
+  /** Replicas asked for. */
+  readonly required: number
+
+  constructor(message: string, acknowledged: number, required: number) {
+    super(message)
+    this.acknowledged = acknowledged
+    this.required = required
+  }
 }

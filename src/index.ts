@@ -13,6 +13,7 @@ export {
   SessionGoneError,
   InvalidSessionStateError,
   SessionDataError,
+  StoreReplicationError,
   TesseraErrorCodes,
   type TesseraErrorCode,
 } from './errors.ts'

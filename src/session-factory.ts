@@ -13,6 +13,7 @@ import {
   StoreUnavailableError,
   TesseraError,
   SessionDataError,
+  StoreReplicationError,
 } from './errors.ts'
 
 /**
@@ -41,3 +42,4 @@ session.SessionTooLargeError = SessionTooLargeError
 session.SessionGoneError = SessionGoneError
 session.InvalidSessionStateError = InvalidSessionStateError
 session.SessionDataError = SessionDataError
+session.StoreReplicationError = StoreReplicationError

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from './errors.ts'
-import type { Engine } from './engine/engine.ts'
+import { taggedStoreKeyOf, type Engine } from './engine/engine.ts'
 import { lastSeenAt } from './engine/expiry.ts'
 import type { UserSessionInfo } from './stores/contract.ts'
 
@@ -52,7 +52,9 @@ export function userSessions(engine: Engine): UserSessions {
   }
   return {
     async listUserSessions(userId, listOptions) {
-      const currentKey = listOptions?.currentId === undefined ? undefined : engine.storeKey(listOptions.currentId)
+      const currentId = listOptions?.currentId
+      // the current session may still be under its tagged key (stored before ids were fully random)
+      const currentKeys = currentId === undefined ? [] : [engine.storeKey(currentId), taggedStoreKeyOf(currentId)]
       const sessions = await listByUser(userId)
       const now = Date.now()
       // a record a renewal replaced is still listed during its grace period: not a session of its own
@@ -60,7 +62,7 @@ export function userSessions(engine: Engine): UserSessions {
         .filter((info) => info.meta?.retiredAt === undefined)
         .map((info) => ({
           handle: info.id,
-          current: info.id === currentKey,
+          current: currentKeys.includes(info.id),
           expiresAt: info.expiresAt,
           createdAt: info.meta?.createdAt,
           authTime: info.meta?.authTime,
@@ -70,7 +72,7 @@ export function userSessions(engine: Engine): UserSessions {
     },
     async revokeUserSessions(userId, revokeOptions) {
       if (!revokes) throw new InvalidOptionError('store', 'does not keep a per-user index (destroyByUser)')
-      const exceptKey = revokeOptions?.exceptId === undefined ? undefined : engine.storeKey(revokeOptions.exceptId)
+      const exceptKey = revokeOptions?.exceptId === undefined ? undefined : await engine.heldKey(revokeOptions.exceptId)
       return engine.call('destroyByUser', (s) => (s.destroyByUser as (u: string, e?: string) => Promise<number>)(userId, exceptKey))
     },
     async revokeUserSession(userId, handle) {

@@ -52,14 +52,14 @@ function metaJson(now: number): string {
 }
 
 // ARGV prefix, from, to, expiresAt, absolute, meta: the hash CREATE_SCRIPT would write for a login session
-// (no _t: the id starts with its owner's tag), keyed by bulkKey(i, 'sha1')
+// (with _t, the owner's hash, and _x, the absolute deadline its index entry covers), keyed by bulkKey(i, 'sha1')
 const REDIS_BULK = `
 for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do
   local h = redis.sha1hex('k' .. i)
   local key = ARGV[1] .. '{' .. string.sub(h, 1, 8) .. '}' .. h .. string.sub(h, 1, 3)
   local user = string.format('user-%06d', i)
   redis.call('HSET', key, '_v', '1', '_e', ARGV[4], 'd:user', '"' .. user .. '"', 'd:roles', '["member"]',
-    'd:csrf', '"' .. string.sub(h, 1, 22) .. '"', '_m', ARGV[6], '_a', ARGV[5], '_u', user)
+    'd:csrf', '"' .. string.sub(h, 1, 22) .. '"', '_m', ARGV[6], '_a', ARGV[5], '_u', user, '_t', string.sub(h, 9, 16), '_x', ARGV[5])
   redis.call('PEXPIREAT', key, ARGV[4])
 end
 return 1

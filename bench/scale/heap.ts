@@ -27,7 +27,7 @@ async function fill(kind: string, count: number): Promise<{ keep: unknown; entri
   if (kind === 'main') {
     const store = new MemoryStore({ max: count + 1 })
     const now = Date.now()
-    for (let i = 0; i < count; i++) await store.create(loginStoreKey(i), typicalNewSession(i, now))
+    for (let i = 0; i < count; i++) await store.create(loginStoreKey(), typicalNewSession(i, now))
     return { keep: store, entries: await store.length() }
   }
   const Store = kind === 'compat' ? CompatMemoryStore : (require('express-session') as { MemoryStore: new (options?: object) => CallbackStore }).MemoryStore

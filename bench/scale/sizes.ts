@@ -14,9 +14,8 @@ import { DatabaseSync } from 'node:sqlite'
 import { RedisStore } from '../../src/stores/redis.ts'
 import { PostgresStore } from '../../src/stores/postgres.ts'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
-import { userTag } from '../../src/id.ts'
 import type { Environment } from '../throughput.ts'
-import { legacyId, loginStoreKey, typicalLegacySession, typicalNewSession, userOf } from './typical.ts'
+import { legacyId, loginStoreKey, typicalLegacySession, typicalNewSession, userHash, userOf } from './typical.ts'
 
 export interface SizeRow {
   store: string
@@ -56,11 +55,11 @@ async function redisSizes(env: Environment, count: number): Promise<SizeRow[]> {
   const prefix = `tbench:${env.runId}:size:`
   try {
     const store = new RedisStore({ client, prefix })
-    const keys = Array.from({ length: count }, (_, i) => loginStoreKey(i))
+    const keys = Array.from({ length: count }, () => loginStoreKey())
     const now = Date.now()
     await inParallel(count, 32, (i) => store.create(keys[i] as string, typicalNewSession(i, now)))
     const hashes = keys.map((key) => `${prefix}{${key.slice(0, 8)}}${key.slice(8)}`)
-    const indexes = keys.map((_, i) => `${prefix}u:{${userTag(userOf(i))}}${userOf(i)}`)
+    const indexes = keys.map((_, i) => `${prefix}u:{${userHash(userOf(i))}}${userOf(i)}`)
     const hashBytes = (await memoryUsage(client, hashes)) / count
     const indexBytes = (await memoryUsage(client, indexes)) / count
 
@@ -104,7 +103,7 @@ async function redisUsedMemory(env: Environment, count: number): Promise<SizeRow
     const store = new RedisStore({ client, prefix })
     const now = Date.now()
     let before = await usedMemory(client)
-    await inParallel(count, 32, (i) => store.create(loginStoreKey(i), typicalNewSession(i, now)))
+    await inParallel(count, 32, (i) => store.create(loginStoreKey(), typicalNewSession(i, now)))
     let after = await usedMemory(client)
     const oursBytes = (after - before) / count
 
@@ -147,7 +146,7 @@ async function postgresSizes(env: Environment, count: number): Promise<SizeRow[]
   try {
     const store = new PostgresStore({ pool, tableName: table, pruneInterval: false })
     const now = Date.now()
-    await inParallel(count, 10, (i) => store.create(loginStoreKey(i), typicalNewSession(i, now)))
+    await inParallel(count, 10, (i) => store.create(loginStoreKey(), typicalNewSession(i, now)))
     const size = async (name: string) => Number((await pg_.query('SELECT pg_total_relation_size($1::regclass)::float8 AS n', [`"${name}"`])).rows[0]?.n)
     const bytes = (await size(table)) / count
 
@@ -174,7 +173,7 @@ async function sqliteSize(env: Environment, count: number): Promise<SizeRow> {
   const database = new DatabaseSync(path)
   const store = new SqliteStore({ database, pruneInterval: false })
   const now = Date.now()
-  for (let i = 0; i < count; i++) await store.create(loginStoreKey(i), typicalNewSession(i, now))
+  for (let i = 0; i < count; i++) await store.create(loginStoreKey(), typicalNewSession(i, now))
   database.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   await store.close()
   database.close()

@@ -5,7 +5,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { storeKeyOf } from '../../src/engine/engine.ts'
-import { userTag } from '../../src/id.ts'
 import type { NewSession } from '../../src/stores/contract.ts'
 
 const MINUTE = 60_000
@@ -31,9 +30,9 @@ export function typicalNewSession(i: number, now = Date.now()): NewSession {
   }
 }
 
-/** The store key of a session `login(userOf(i))` issued: the engine's hash of an id that starts with the user's tag. */
-export function loginStoreKey(i: number): string {
-  return storeKeyOf(userTag(userOf(i)) + randomBytes(32).toString('base64url'))
+/** The store key of a session `login()` issued: the engine's hash of a random id (the user is not part of it). */
+export function loginStoreKey(): string {
+  return storeKeyOf(randomBytes(32).toString('base64url'))
 }
 
 /** What express-session stores for the same session (its default cookie: a browser-session cookie). */
@@ -52,4 +51,9 @@ export function legacyId(): string {
 export function bulkKey(i: number, hash: 'md5' | 'sha1'): string {
   const h = createHash(hash).update(`k${i}`).digest('hex')
   return hash === 'md5' ? h + h.slice(0, 19) : h.slice(0, 8) + h + h.slice(0, 3)
+}
+
+/** The hash tag of a user's index in RedisStore (src/stores/redis.ts). */
+export function userHash(userId: string): string {
+  return createHash('sha256').update(userId).digest('base64url').slice(0, 8)
 }

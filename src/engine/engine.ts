@@ -3,10 +3,12 @@ import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { SessionDataError, StoreTimeoutError, StoreUnavailableError, type TesseraError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
-import { USER_TAG_LENGTH } from '../id.ts'
 import { isSecureRequest } from '../request-security.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
+import { storeKindOf } from '../stores/kind.ts'
+import { openTelemetry } from '../telemetry/telemetry.ts'
+import type { BreakerState } from '../telemetry/conventions.ts'
 import { clientFingerprint } from './binding.ts'
 import { Deadlines, storeFailure } from './store-call.ts'
 import { VerifiedCookies, type KnownCookie } from './verified-cookies.ts'
@@ -31,11 +33,21 @@ export class Engine {
   /** Store calls in flight (R22: bounded), and their deadlines. */
   #inFlight = 0
   readonly #deadlines: Deadlines
+  /** Metrics and spans; undefined when `@opentelemetry/api` is not installed. */
+  readonly #telemetry: ReturnType<typeof openTelemetry>
+  readonly storeKind: ReturnType<typeof storeKindOf>
+  /** Until when (epoch ms) a session an earlier version stored under its tagged key may still be alive (see `otherStoreKey`). */
+  readonly #taggedKeysUntil: number
 
   constructor(policy: Policy, store: SessionStore) {
     this.policy = policy
     this.store = store
+    this.storeKind = storeKindOf(store)
+    this.#telemetry = openTelemetry(this)
     this.#deadlines = new Deadlines(policy.storeTimeout)
+    // a session lives at most absoluteTimeout from its creation, and earlier versions stop creating sessions
+    // when the upgrade is done: twice the timeout covers an upgrade that takes up to one timeout to roll out
+    this.#taggedKeysUntil = Date.now() + 2 * policy.absoluteTimeout
     // a key for event hashes and bindings, derived from the signing secret and never used to sign anything
     this.#hashKey = createHmac('sha256', policy.secrets[0] as string).update('tessera-session event id hash').digest()
   }
@@ -50,14 +62,41 @@ export class Engine {
     return storeKeyOf(id)
   }
 
+  /**
+   * The other key a v1 id's session may be stored under, given the one just tried: `taggedStoreKeyOf`
+   * after `storeKeyOf`, and back; undefined once no session stored by an earlier version can be alive.
+   * Sessions stored before ids were fully random are found this way.
+   */
+  otherStoreKey(id: string, tried: string): string | undefined {
+    if (Date.now() >= this.#taggedKeysUntil) return undefined
+    const key = storeKeyOf(id)
+    return tried === key ? taggedStoreKeyOf(id) : key
+  }
+
+  /**
+   * The key that holds the live session of `id`: `storeKeyOf(id)`, or `taggedStoreKeyOf(id)` when the
+   * session is not there (stored before ids were fully random). One store read, while such sessions may live.
+   */
+  async heldKey(id: string): Promise<string> {
+    const key = storeKeyOf(id)
+    if (Date.now() >= this.#taggedKeysUntil) return key
+    const record = await this.call('get', (store) => store.get(key))
+    return record !== null ? key : taggedStoreKeyOf(id)
+  }
+
   /** The client-binding fingerprint of a request (R26), or undefined when binding is off. */
   bindingOf(req: IncomingMessage): string | undefined {
     return clientFingerprint(this.#hashKey, this.policy.binding, req)
   }
 
-  /** Emits only when someone listens, building the payload only then. */
+  /** Emits, and feeds the event's counter, building the payload only when someone listens or a meter provider is registered. */
   emit<E extends SessionEventName>(name: E, payload: () => SessionEvents[E]): void {
-    if (this.events.listenerCount(name) > 0) this.events.emit(name, payload())
+    const count = this.#telemetry?.eventCounter(name)
+    const listening = this.events.listenerCount(name) > 0
+    if (count === undefined && !listening) return
+    const value = payload()
+    count?.(value)
+    if (listening) this.events.emit(name, value)
   }
 
   isSecure(req: IncomingMessage): boolean {
@@ -71,6 +110,11 @@ export class Engine {
    * (R25); one promise per call, whatever the policy.
    */
   call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
+    const observed = this.#telemetry?.storeCall(operation)
+    return observed === undefined ? this.#call(operation, run) : observed.settle(this.#call(operation, observed.wrap(run)))
+  }
+
+  #call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
     if (this.#inFlight >= this.policy.maxStoreCalls) {
       // shed load rather than queue behind a slow store: these requests fail fast with 503
       return this.#refuse(operation, `store ${operation} refused: ${this.policy.maxStoreCalls} store calls already in flight`)
@@ -104,6 +148,8 @@ export class Engine {
           if (!this.#deadlines.finish(deadline)) return
           this.#inFlight--
           this.#failures = 0
+          // a success after the cooldown closes the breaker (a past deadline and none are the same to the gate)
+          if (this.#openUntil !== 0 && Date.now() >= this.#openUntil) this.#openUntil = 0
           resolve(value)
         },
         (err: unknown) => {
@@ -111,6 +157,18 @@ export class Engine {
         },
       )
     })
+  }
+
+  /** Store calls in flight, for telemetry. */
+  get storeCallsInFlight(): number {
+    return this.#inFlight
+  }
+
+  /** The breaker's state, for telemetry: `half_open` once the cooldown has passed, until a call succeeds. */
+  circuitBreakerState(): BreakerState | undefined {
+    if (this.policy.circuitBreaker === undefined) return undefined
+    if (this.#openUntil === 0) return 'closed'
+    return Date.now() < this.#openUntil ? 'open' : 'half_open'
   }
 
   #refuse(operation: string, message: string): Promise<never> {
@@ -129,10 +187,19 @@ export class Engine {
 }
 
 /**
- * The key a session id is stored under (R5): the id's first characters (the user tag of signed-in
- * sessions, which stores use to co-locate a user's sessions) and a SHA-256 of the whole id, so that
- * whoever reads the store does not learn the ids. Not keyed: a secret rotation must not move sessions.
+ * The key a session id is stored under (R5): the SHA-256 of the whole id, base64url, and nothing else,
+ * so that whoever reads the store learns nothing of the id (not even a part of it) nor whose session
+ * it is. Not keyed: a secret rotation must not move sessions.
  */
 export function storeKeyOf(id: string): string {
-  return id.slice(0, USER_TAG_LENGTH) + createHash('sha256').update(id).digest('base64url')
+  return createHash('sha256').update(id).digest('base64url')
+}
+
+/**
+ * The key earlier versions stored a session under: the id's first 8 characters (for a signed-in
+ * session, a hash of its user id) in front of `storeKeyOf(id)`. Such sessions are still found there,
+ * and stay there until they expire or their id is renewed; new sessions never use it.
+ */
+export function taggedStoreKeyOf(id: string): string {
+  return id.slice(0, 8) + storeKeyOf(id)
 }

@@ -1,12 +1,12 @@
 import { debug } from '../debug.ts'
 import { SessionDataError } from '../errors.ts'
 import { isWellFormedId } from '../signing.ts'
-import type { StoredSession } from '../stores/contract.ts'
+import type { GetOptions, SessionStore, StoredSession } from '../stores/contract.ts'
 import { expiryAfterRead, judge, needsOwnSlide, slideOnRead, type Verdict } from './expiry.ts'
 import type { Presented } from './read.ts'
 import type { Rotations, Successor } from './rotate.ts'
 import type { RequestState } from './state.ts'
-import { rememberExpiry } from './verified-cookies.ts'
+import { rememberExpiry, rememberKey } from './verified-cookies.ts'
 
 /** What the load gives the request. */
 export type Loaded =
@@ -33,15 +33,16 @@ export async function loadSession(state: RequestState, presented: Presented, rot
   const engine = state.engine
   const now = Date.now()
   const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, engine.policy)
-  const key = presented.key
+  let key: string
   let record: StoredSession | null
   try {
-    record = await engine.call('get', (store) => store.get(key, slide))
+    ;({ key, record } = await engine.call('get', (store) => readHeld(state, presented, store, slide)))
   } catch (err) {
     return failed(state, presented, err)
   }
+  if (key !== presented.key) rememberKey(engine.verified, presented.value, key)
   const verdict = verdictOf(state, presented, record, now)
-  if (verdict !== 'live') return refuse(state, presented, verdict)
+  if (verdict !== 'live') return refuse(state, presented, verdict, key)
   const live = record as StoredSession
   // renewal, migration, or an id one of them replaced: the request takes the successor
   const replacing = rotations.successorOf(presented, key, live, state.readOnly)
@@ -57,6 +58,18 @@ export async function loadSession(state: RequestState, presented: Presented, rot
   const slidTo = expiryAfterRead(live, slide)
   rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
   return { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) }
+}
+
+/**
+ * The presented id's record, and the key it is under: a session stored before ids were fully random
+ * is under its tagged key until it expires or is renewed (one more read on a miss, for as long as
+ * such a session can be alive).
+ */
+async function readHeld(state: RequestState, presented: Presented, store: SessionStore, slide: GetOptions | undefined): Promise<{ key: string; record: StoredSession | null }> {
+  const first = await store.get(presented.key, slide)
+  if (first !== null || presented.format === 'legacy') return { key: presented.key, record: first }
+  const other = state.engine.otherStoreKey(presented.id, presented.key)
+  return other === undefined ? { key: presented.key, record: null } : { key: other, record: await store.get(other, slide) }
 }
 
 function verdictOf(state: RequestState, presented: Presented, record: StoredSession | null, now: number): Verdict | 'unknown' | 'binding' {
@@ -79,7 +92,7 @@ function checkBinding(state: RequestState, record: StoredSession, id: string): '
   return binding.action === 'destroy' ? 'binding' : 'live'
 }
 
-function refuse(state: RequestState, presented: Presented, verdict: Exclude<Verdict, 'live'> | 'unknown' | 'binding'): Loaded {
+function refuse(state: RequestState, presented: Presented, verdict: Exclude<Verdict, 'live'> | 'unknown' | 'binding', key: string): Loaded {
   const engine = state.engine
   debug('stored session not used: %s', verdict)
   const idHash = engine.idHash(presented.id)
@@ -90,7 +103,7 @@ function refuse(state: RequestState, presented: Presented, verdict: Exclude<Verd
   if (verdict === 'binding' || verdict === 'revoked') engine.emit('destroyed', () => ({ idHash, reason: verdict }))
   else engine.emit('expired', () => ({ idHash, kind: verdict }))
   // the store still held it (its TTL is longer than our deadline), or its client changed: delete it, fail-safe
-  engine.call('destroy', (store) => store.destroy(presented.key)).catch(noop)
+  engine.call('destroy', (store) => store.destroy(key)).catch(noop)
   return NONE
 }
 

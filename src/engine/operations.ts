@@ -1,6 +1,6 @@
 import { Cookie } from '../cookie.ts'
 import { InvalidOptionError, InvalidSessionStateError, SessionDataError, SessionGoneError } from '../errors.ts'
-import { generateId, userTag } from '../id.ts'
+import { generateId } from '../id.ts'
 import { isStorableText } from '../safe-json.ts'
 import { ManagedSession, type LoginOptions, type SessionOperations } from '../session.ts'
 import { isWellFormedId } from '../signing.ts'
@@ -44,7 +44,7 @@ export function getSessionId(state: RequestState): string | undefined {
 
 function materialize(state: RequestState): void {
   if (state.record === null) {
-    startNew(state, undefined, undefined)
+    startNew(state, undefined)
     return
   }
   const session = build(state, state.record.data)
@@ -53,11 +53,11 @@ function materialize(state: RequestState): void {
 }
 
 /** A new, empty, unsaved session with a fresh id. */
-function startNew(state: RequestState, meta: SessionMeta | undefined, userId: string | undefined): void {
+function startNew(state: RequestState, meta: SessionMeta | undefined): void {
   const engine = state.engine
   const now = Date.now()
-  // a signed-in session's id starts with the user's tag, so stores can co-locate a user's sessions
-  state.id = userId === undefined ? newId(state) : userTag(userId) + newId(state)
+  // random and nothing else, signed-in or not (R1): an id must not tell whose session it is
+  state.id = newId(state)
   state.key = engine.storeKey(state.id)
   enterPhase(state, 'fresh')
   const fresh = meta ?? freshMeta(now, engine.policy)
@@ -75,7 +75,7 @@ function newId(state: RequestState): string {
   const genid = state.engine.policy.genid
   if (genid === undefined) return generateId()
   const id = genid(state.req)
-  // 120 leaves room for the user tag login() puts in front, within the 128 an id may have
+  // 120, under the 128 an id may have: ids of earlier versions put an 8-character user tag in front of it
   if (typeof id !== 'string' || id.length > 120 || !isWellFormedId(id)) {
     throw new InvalidOptionError('genid', 'must return 22 to 120 base64url characters (at least 128 random bits)')
   }
@@ -185,7 +185,7 @@ async function rotateId(state: RequestState, reason: 'regenerate' | 'login', car
   state.record = null
   // the cookie the client sent names the session just deleted: the response replaces or clears it
   if ((wasStored || state.phase === 'destroyed') && state.clientCookie === 'sent') state.clientCookie = 'stale'
-  startNew(state, meta, userId)
+  startNew(state, meta)
   state.userId = userId ?? null
   const session = state.session as SessionObject
   for (const key of Object.keys(carried)) session[key] = carried[key]

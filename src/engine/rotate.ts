@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto'
-import { userTag } from '../id.ts'
 import type { Policy } from '../options.ts'
 import { parseJson } from '../safe-json.ts'
 import { isWellFormedId } from '../signing.ts'
@@ -67,10 +66,8 @@ export class Rotations {
    * base64url like a random id. Unpredictable without the secret, the same in every process.
    */
   #successorId(previous: Previous, reason: RotationReason): string {
-    const derived = createHmac('sha256', this.#key).update(`${reason}|${previous.id}`).digest('base64url')
-    const userId = previous.record.userId
-    // a signed-in session's id starts with the user's tag, as login() gives it, so stores can co-locate a user's sessions
-    return userId === null ? derived : userTag(userId) + derived
+    // nothing of the user in it, like every id (R1): a signed-in session's successor carries no user tag
+    return createHmac('sha256', this.#key).update(`${reason}|${previous.id}`).digest('base64url')
   }
 
   /**

@@ -35,8 +35,8 @@ export interface KnownCookie {
   readonly reissue: boolean
   /** `legacy`: an express-session cookie, whose session is stored under the raw id. */
   readonly format: 'v1' | 'legacy'
-  /** The key the session is stored under, computed once per value. */
-  readonly key: string
+  /** The key the session is stored under, computed once per value (or found by a read: see `rememberKey`). */
+  key: string
   /**
    * The session's server expiry as this process last saw or wrote it: while it is later than the
    * slide threshold, a read need not ask the store to slide (a plain read is cheaper, for Redis no
@@ -49,4 +49,10 @@ export interface KnownCookie {
 export function rememberExpiry(cache: VerifiedCookies<KnownCookie>, value: string, expiresAt: number): void {
   const known = cache.get(value)
   if (known !== undefined) known.expiresAt = expiresAt
+}
+
+/** Records the key a read found the session of the cookie `value` under (a session stored by an earlier version). */
+export function rememberKey(cache: VerifiedCookies<KnownCookie>, value: string, key: string): void {
+  const known = cache.get(value)
+  if (known !== undefined) known.key = key
 }

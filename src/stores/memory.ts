@@ -15,6 +15,7 @@ import {
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
+import { kStoreKind } from './kind.ts'
 
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
@@ -73,6 +74,7 @@ function writeFields(fields: Map<string, string>, encoded: Array<[string, string
  */
 export class MemoryStore implements SessionStore {
   readonly [kContractStore] = true as const
+  readonly [kStoreKind] = 'memory' as const
   readonly #entries = new Map<string, Entry>()
   readonly #tombstones = new Map<string, number>()
   readonly #byUser = new Map<string, Set<string>>()

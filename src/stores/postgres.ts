@@ -16,6 +16,7 @@ import {
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
+import { kStoreKind } from './kind.ts'
 
 /** One query as `pg` takes it: named (prepared once per connection) unless `prepare: false`. */
 export interface PostgresQuery {
@@ -259,6 +260,7 @@ export function createTableSql(options: PostgresTableOptions = {}): string {
  */
 export class PostgresStore implements SessionStore {
   readonly [kContractStore] = true as const
+  readonly [kStoreKind] = 'postgresql' as const
   readonly #pool: PostgresPool
   readonly #tables: Tables
   readonly #statements: Record<StatementName, { name?: string; text: string }>

@@ -16,6 +16,7 @@ import {
   type UpdateResult,
   type UserSessionInfo,
 } from './contract.ts'
+import { kStoreKind } from './kind.ts'
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing) or `':memory:'`. Ignored when `database` is given. */
@@ -101,6 +102,7 @@ interface Statements {
  */
 export class SqliteStore implements SessionStore {
   readonly [kContractStore] = true as const
+  readonly [kStoreKind] = 'sqlite' as const
   readonly #db: DatabaseSync
   readonly #ownsDatabase: boolean
   readonly #table: string

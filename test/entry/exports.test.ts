@@ -17,6 +17,7 @@ describe('public exports', () => {
       'SessionGoneError',
       'SessionTooLargeError',
       'Store',
+      'StoreReplicationError',
       'StoreTimeoutError',
       'StoreUnavailableError',
       'TesseraError',
@@ -57,6 +58,7 @@ describe('public exports', () => {
       new main.SessionGoneError('gone'),
       new main.InvalidSessionStateError('state'),
       new main.SessionDataError('bad'),
+      new main.StoreReplicationError('lagging', 0, 1),
     ]
     for (const error of errors) assert.ok(error instanceof main.TesseraError)
     assert.deepEqual(errors.map((error) => error.code).sort(), [...TesseraErrorCodes].sort())

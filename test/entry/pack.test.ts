@@ -51,6 +51,29 @@ describe('npm pack', { timeout: 120_000 }, () => {
     assert.equal(execFileSync(process.execPath, ['imp.mjs'], { cwd: dir, encoding: 'utf8' }).trim(), 'ok')
   })
 
+  it('serves sessions and raises events without @opentelemetry/api, an optional peer the project did not install', () => {
+    // a request through the built middleware, from each entry format: the telemetry loader must find nothing and carry on
+    const body = (load: string) => `${load}
+       let missing = false
+       try { resolveApi('@opentelemetry/api') } catch (err) { missing = err.code === 'MODULE_NOT_FOUND' }
+       if (!missing) { console.log('@opentelemetry/api is installed'); process.exit(1) }
+       const handler = session({ secret: 'a development secret of sufficient length!!' })
+       let created = 0
+       handler.on('created', () => created++)
+       const server = http.createServer((req, res) => handler(req, res, () => { req.session.n = 1; res.end('ok') }))
+       server.listen(0, '127.0.0.1', async () => {
+         const reply = await fetch('http://127.0.0.1:' + server.address().port + '/')
+         server.close()
+         console.log(reply.status === 200 && reply.headers.get('set-cookie') !== null && created === 1 ? 'ok' : 'failed')
+       })`
+    writeFileSync(join(dir, 'absent.cjs'), body(`const session = require('tessera-session'); const http = require('node:http'); const resolveApi = require.resolve`))
+    writeFileSync(
+      join(dir, 'absent.mjs'),
+      body(`import session from 'tessera-session'; import http from 'node:http'; import { createRequire } from 'node:module'; const resolveApi = createRequire(import.meta.url).resolve`),
+    )
+    for (const script of ['absent.cjs', 'absent.mjs']) assert.equal(execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' }).trim(), 'ok', script)
+  })
+
   it('has declarations TypeScript resolves', () => {
     writeFileSync(
       join(dir, 'check.mts'),

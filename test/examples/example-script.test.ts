@@ -60,6 +60,7 @@ describe('npm run example -- <name>', () => {
     ['login', '/login'],
     ['named-user', '/user'],
     ['demo', '/'],
+    ['observability', '/'],
   ] as const) {
     it(`starts ${name} and serves ${path}`, { timeout: STARTUP_TIMEOUT * 2 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-example-'))
@@ -74,6 +75,20 @@ describe('npm run example -- <name>', () => {
       }
     })
   }
+
+  it('observability prints the store call spans and the session metrics', { timeout: STARTUP_TIMEOUT * 2 }, async () => {
+    const running = run(['observability'], { METRICS_INTERVAL: '200' })
+    try {
+      const url = await listening(running)
+      assert.equal((await fetch(url + '/', { signal: AbortSignal.timeout(STARTUP_TIMEOUT) })).status, 200)
+      for (let i = 0; i < 100 && !/tessera_session\.session\.created/.test(running.stdout); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.match(running.stdout, /name: 'session\.create'/)
+      assert.match(running.stdout, /name: 'tessera_session\.session\.created'/)
+      assert.match(running.stdout, /name: 'tessera_session\.store\.operation\.duration'/)
+    } finally {
+      await stop(running.child)
+    }
+  })
 
   it('passes --compat on to the example', { timeout: STARTUP_TIMEOUT * 2 }, async () => {
     const running = run(['views', '--compat'])
@@ -91,7 +106,7 @@ describe('npm run example -- <name>', () => {
       const [code] = (await once(running.child, 'exit')) as [number | null]
       assert.equal(code, 2)
       assert.match(running.stderr, /usage: npm run example -- <name> \[--compat\]/)
-      assert.match(running.stderr, /examples: demo, login, named-user, views/)
+      assert.match(running.stderr, /examples: demo, login, named-user, observability, views/)
     })
   }
 })

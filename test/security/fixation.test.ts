@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { MemoryStore } from '../../src/index.ts'
+import { storeKeyOf, taggedStoreKeyOf } from '../../src/engine/engine.ts'
 import { HOSTS, V1_VALUE, cleanup, cookiePair, handle, idOf, sessionCookie, type Host, type Req, type Res } from '../http/helpers.ts'
 import { randomId, target, userOf, v1Cookie } from './helpers.ts'
 
@@ -67,15 +69,16 @@ describe('fixation', () => {
             assert.equal(victim.status, 200)
             const issued = idOf(victim)
             assert.notEqual(issued, plantedId)
-            // the key the engine looked the planted id up under: nothing is ever written there
-            const plantedKey = app.spy.of('get')[0]?.args[0] as string
-            assert.equal(app.spy.count('get'), 1)
+            // the keys the engine looked the planted id up under (its key, then the one earlier versions
+            // used): nothing is ever written there
+            const plantedKeys = app.spy.of('get').map((call) => call.args[0] as string)
+            assert.deepEqual(plantedKeys, [storeKeyOf(plantedId), taggedStoreKeyOf(plantedId)])
             for (const call of app.spy.calls.filter((c) => c.method !== 'get')) {
-              assert.notEqual(call.args[0], plantedKey, `${call.method} wrote under the planted id`)
+              assert.ok(!plantedKeys.includes(call.args[0] as string), `${call.method} wrote under the planted id`)
               assert.ok(!JSON.stringify(call.args).includes(plantedId), `${call.method} carries the planted id`)
             }
             assert.equal(app.spy.count('create'), 1)
-            assert.equal(await peek(app.spy.store, plantedKey), null)
+            for (const key of plantedKeys) assert.equal(await peek(app.spy.store, key), null)
             assert.deepEqual(
               app.events.rejected.map((e) => e.reason),
               ['unknown'],
@@ -146,6 +149,26 @@ describe('fixation', () => {
           for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{43}$/)
           // 256 random bits: no two ids share a long prefix
           assert.equal(new Set(ids.map((id) => id.slice(0, 8))).size, 60)
+        })
+
+        it("R1/R5: a signed-in session's id and store key are as random as an anonymous one's: nothing in them ties sessions to their user", async () => {
+          const app = await target(host)
+          // one user signing in from 30 devices, and 10 other users
+          const users = [...Array<string>(30).fill('ann@example.com'), ...Array.from({ length: 10 }, (_, i) => `user${i}@example.com`)]
+          const replies = await Promise.all(users.map((user) => app.server.request(`/signin?user=${encodeURIComponent(user)}`)))
+          const ids = replies.map((reply) => idOf(reply))
+          const keys = app.spy.of('create').map((call) => call.args[0] as string)
+          assert.equal(keys.length, users.length)
+          for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{43}$/, 'the id is 256 random bits and nothing else')
+          // the key is the SHA-256 of the id, without any readable part of the id in front of it
+          assert.deepEqual([...keys].sort(), ids.map((id) => createHash('sha256').update(id).digest('base64url')).sort())
+          // earlier versions put the first 8 characters of the user id's SHA-256 in front of both
+          for (const user of new Set(users)) {
+            const tag = createHash('sha256').update(user).digest('base64url').slice(0, 8)
+            for (const value of [...ids, ...keys]) assert.ok(!value.includes(tag), `${value} holds a hash of ${user}`)
+          }
+          // no two sessions share a prefix of their id or of their key (36 bits: a chance of about 1 in 10^8)
+          for (const values of [ids, keys]) assert.equal(new Set(values.map((value) => value.slice(0, 6))).size, values.length)
         })
 
         const BAD_GENID: Array<[string, () => unknown]> = [
