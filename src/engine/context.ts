@@ -20,6 +20,11 @@ import { checkSessionCookie } from './misconfiguration.ts'
 
 export type NextFunction = (err?: unknown) => void
 
+/** The maxAge a handler set: `originalMaxAge` reads it back as the time left, a few ms under (nearest second). */
+function asSet(maxAge: number): number {
+  return Math.round(maxAge / 1000) * 1000
+}
+
 /** Options of `login()`. */
 export interface LoginOptions {
   /** Keys of the current session to carry into the new one (everything else is dropped). */
@@ -520,7 +525,7 @@ export class RequestContext {
     if (maxAge === null) this.#meta = { ...meta, cookieMaxAge: null }
     else if (Number.isFinite(maxAge) && maxAge > 0) this.#meta = { ...meta, cookieMaxAge: Math.min(Math.floor(maxAge), MAX_COOKIE_LIFETIME) }
     else this.#meta = meta
-    if (maxAge !== null && maxAge > this.engine.policy.absoluteTimeout) diagnose(this.engine, 'TESSERA_MAXAGE_OVER_ABSOLUTE', { maxAge: Math.floor(maxAge), absoluteTimeout: this.engine.policy.absoluteTimeout })
+    if (maxAge !== null && maxAge > this.engine.policy.absoluteTimeout) diagnose(this.engine, 'TESSERA_MAXAGE_OVER_ABSOLUTE', { maxAge: asSet(maxAge), absoluteTimeout: this.engine.policy.absoluteTimeout })
     this.#loadedMaxAge = maxAge
     this.#metaDirty = true
   }
