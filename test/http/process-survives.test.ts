@@ -141,13 +141,14 @@ for (const version of ['5', '4']) {
       await statusOf(`${a.url}/prefs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body })
       await assertAlive(a)
       const report = await reportOf(a, 1)
-      if (STRINGIFY_THROWS_AT !== undefined && STRINGIFY_THROWS_AT <= 6000) {
-        assert.deepEqual(report.errors, ['RangeError'])
-        assert.equal(report.writes, 0)
-      } else {
-        // this runtime's JSON.stringify holds 6,000 levels: compat stores them, as express-session would
-        assert.deepEqual(report.errors, [])
+      if (STRINGIFY_THROWS_AT === undefined || STRINGIFY_THROWS_AT > 6000) {
+        // this runtime's JSON.stringify holds 6,000 levels where stack is left (Node 26), and throws where
+        // less is: compat stores them as express-session would, and may still fail the request; it lives
+        assert.ok(report.errors.every((name) => name === 'RangeError'), report.errors.join())
+        return
       }
+      assert.deepEqual(report.errors, ['RangeError'])
+      assert.equal(report.writes, 0)
     })
 
     // only what JSON.stringify itself refuses: the compat entry's stores hold the rest, as express-session's do
