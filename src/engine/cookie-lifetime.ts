@@ -23,7 +23,8 @@ export function syncCookieLifetime(state: RequestState, session: SessionObject):
   const own = ownLifetime(maxAge)
   state.meta = own === undefined ? meta : { ...meta, cookieMaxAge: own }
   const absoluteTimeout = state.engine.policy.absoluteTimeout
-  if (maxAge !== null && maxAge > absoluteTimeout) diagnose(state.engine, 'TESSERA_MAXAGE_OVER_ABSOLUTE', { maxAge: Math.floor(maxAge), absoluteTimeout })
+  // originalMaxAge reads back the time left, a few ms under what the handler set: reported to the nearest second
+  if (maxAge !== null && maxAge > absoluteTimeout) diagnose(state.engine, 'TESSERA_MAXAGE_OVER_ABSOLUTE', { maxAge: Math.round(maxAge / 1000) * 1000, absoluteTimeout })
   state.loadedMaxAge = maxAge
   state.metaDirty = true
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { RESPONSE_STYLES, UNSTORABLE } from '../support/unstorable.ts'
+import { RESPONSE_STYLES, STRINGIFY_THROWS_AT, UNSTORABLE } from '../support/unstorable.ts'
 import { request } from '../support/request.ts'
 
 const APP = join(import.meta.dirname, 'fixtures/unstorable-app.ts')
@@ -141,6 +141,12 @@ for (const version of ['5', '4']) {
       await statusOf(`${a.url}/prefs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body })
       await assertAlive(a)
       const report = await reportOf(a, 1)
+      if (STRINGIFY_THROWS_AT === undefined || STRINGIFY_THROWS_AT > 6000) {
+        // this runtime's JSON.stringify holds 6,000 levels where stack is left (Node 26), and throws where
+        // less is: compat stores them as express-session would, and may still fail the request; it lives
+        assert.ok(report.errors.every((name) => name === 'RangeError'), report.errors.join())
+        return
+      }
       assert.deepEqual(report.errors, ['RangeError'])
       assert.equal(report.writes, 0)
     })

@@ -316,7 +316,12 @@ describe('OpenTelemetry', { timeout: 60_000 }, () => {
         assert.equal(await long.revokeUserSession(userId, listed[0]!.handle), false)
         assert.equal(await long.revokeUserSessions(userId), 0)
 
-        const points = await collect()
+        // the deletes of sessions the load refused run after their response: wait (bounded) until no store call is in flight
+        let points = await collect()
+        for (let i = 0; i < 200 && valueOf(points, 'tessera_session.store.operation.active', { 'tessera_session.store.kind': storeCase.kind }) !== 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 10))
+          points = await collect()
+        }
         const merged = Object.fromEntries(EVENTS.map((name) => [name, seen.flatMap((s) => s[name])])) as Record<(typeof EVENTS)[number], any[]>
         for (const [name, attributes, count] of expectedFromEvents(merged)) assert.equal(valueOf(points, name, attributes), count, `${name} ${JSON.stringify(attributes)}`)
         // and the events themselves happened as the requests above make them
