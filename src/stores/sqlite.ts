@@ -90,6 +90,28 @@ interface Statements {
   length: StatementSync
 }
 
+
+/** SQLite's result code for a file another connection holds locked. */
+const SQLITE_BUSY = 5
+
+/**
+ * Runs `setup` again while it meets SQLITE_BUSY, for up to `limit` ms. Processes that open a new file
+ * at once (a cluster's workers starting) race to switch it to WAL and create the table, and SQLite may
+ * answer BUSY at once there, without waiting in its busy handler, to avoid a deadlock between them.
+ */
+function untilNotBusy(limit: number, setup: () => void): void {
+  const deadline = Date.now() + limit
+  for (;;) {
+    try {
+      setup()
+      return
+    } catch (err) {
+      if ((err as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() >= deadline) throw err
+      // the constructor is synchronous: a short sleep that holds this thread only
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
+    }
+  }
+}
 /**
  * Sessions in a SQLite file through `node:sqlite` (no native dependency): the embedded, persistent
  * default. WAL journal and a busy timeout let several processes on one host share the file (not on
@@ -136,11 +158,12 @@ export class SqliteStore implements SessionStore {
     const db = this.#db
     try {
       db.exec(`PRAGMA busy_timeout = ${busyTimeout}`)
-      // WAL: readers never wait for the writer, and several processes can share the file
-      db.exec('PRAGMA journal_mode = WAL')
-      // safe with WAL: a power loss may drop the last commits but never corrupts the file
-      db.exec('PRAGMA synchronous = NORMAL')
-      db.exec(SCHEMA(table))
+      untilNotBusy(busyTimeout, () => {
+        // WAL: readers never wait for the writer, several processes share the file; NORMAL is safe with WAL (a power loss may drop the last commits, never corrupts the file)
+        db.exec('PRAGMA journal_mode = WAL')
+        db.exec('PRAGMA synchronous = NORMAL')
+        db.exec(SCHEMA(table))
+      })
     } catch (err) {
       throw new StoreUnavailableError(`sqlite: cannot open ${table}: ${(err as Error).message}`, { cause: err })
     }

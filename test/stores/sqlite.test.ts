@@ -1,6 +1,7 @@
 import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { DatabaseSync } from 'node:sqlite'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -198,5 +199,26 @@ describe('SqliteStore', () => {
 
   it('rejects a bad table name at construction', () => {
     assert.throws(() => new SqliteStore({ path: ':memory:', tableName: 'x; DROP TABLE y' }), { code: 'ERR_TESSERA_INVALID_OPTION' })
+  })
+})
+
+describe('SqliteStore opened by several processes at once', () => {
+  // a cluster's workers starting together on a new file race to switch it to WAL and create the table;
+  // SQLite may answer BUSY there without waiting, which must not make a worker fail to start
+  it('opens in every process, each time (6 processes at once, 5 new files)', async () => {
+    const storeModule = new URL('../../src/stores/sqlite.ts', import.meta.url).href
+    const opener = `import { SqliteStore } from ${JSON.stringify(storeModule)}\nconst store = new SqliteStore({ path: process.argv[1], pruneInterval: false })\nstore.close()\n`
+    for (let round = 0; round < 5; round++) {
+      const path = join(dir, `together-${round}.db`)
+      const exits = await Promise.all(
+        Array.from({ length: 6 }, () => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', opener, path], { stdio: ['ignore', 'ignore', 'pipe'] })
+          let stderr = ''
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+          return new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })))
+        }),
+      )
+      for (const exit of exits) assert.equal(exit.code, 0, exit.stderr)
+    }
   })
 })
