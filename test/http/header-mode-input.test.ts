@@ -27,6 +27,9 @@ async function app(host: Host, options: Partial<SessionOptions> = {}) {
       req.session.note = 'kept'
       res.send('noted')
     })
+    app.get('/logout', (req: Req, res: Res, next: (err?: unknown) => void) => {
+      req.session.destroy().then(() => res.send('out'), next)
+    })
   })
   return { server, events }
 }
@@ -139,6 +142,14 @@ describe('header mode: what the id header may hold', () => {
           assert.deepEqual(JSON.parse(reply.body), { note: null })
           assert.equal(tokenOf(reply), '')
           assert.ok(events.rejected.length + events.expired.length > 0)
+        })
+
+        it('clearSiteData: destroy() sends Clear-Site-Data beside the empty header', async () => {
+          const { server } = await app(host, { clearSiteData: ['storage'] })
+          const token = tokenOf(await server.request('/note')) as string
+          const out = await server.request('/logout', { headers: { [HEADER]: token } })
+          assert.equal(tokenOf(out), '')
+          assert.equal(out.headers['clear-site-data'], '"storage"')
         })
 
         it('rolling: the token is sent back on every response that has a session', async () => {
