@@ -5,7 +5,7 @@ import { hookResponse } from './engine/commit.ts'
 import { loadSession, type Loaded } from './engine/load.ts'
 import { getSession, getSessionId, setSession } from './engine/operations.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
-import { readPresented, type Presented } from './engine/read.ts'
+import { readPresented, readPresentedHeader, type Presented } from './engine/read.ts'
 import { Rotations } from './engine/rotate.ts'
 import { adopt, adoptSuccessor, createState, type NextFunction, type RequestState } from './engine/state.ts'
 import { InvalidOptionError } from './errors.ts'
@@ -88,6 +88,7 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
   if (!isContractStore(options.store) && options.store !== undefined) followCallbackStore(engine, options.store as unknown as CallbackStore)
   const rotations = new Rotations(engine)
   const staticPath = policy.staticCookie?.path
+  const headerField = policy.header?.field
 
   const handler = function session(request: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const req = request as SessionRequest
@@ -109,11 +110,12 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       return
     }
     const state = attach(engine, req, res, next)
-    const presented = readPresented(req.headers.cookie, engine)
+    // header mode reads only its header, cookie mode only the cookie: an id is accepted only where it is issued
+    const presented = headerField === undefined ? readPresented(req.headers.cookie, engine) : readPresentedHeader(req.headers[headerField], engine)
     if (presented === undefined) finish(state)
     else if ('rejected' in presented) {
       // the debug log names reasons and outcomes, never an id, a cookie value or a secret
-      debug('cookie rejected: %s', presented.rejected)
+      debug('presented id rejected: %s', presented.rejected)
       state.clientCookie = 'sent'
       engine.emit('rejected', () => ({ reason: presented.rejected }))
       finish(state)
@@ -176,7 +178,12 @@ function onLoaded(state: RequestState, presented: Presented, loaded: Loaded): vo
       state.next()
       return
     case 'none':
-      state.clientCookie = 'sent'
+      if (state.engine.policy.header === undefined) state.clientCookie = 'sent'
+      else {
+        // header mode tells the client its id is dead (an empty header), which needs the response hooked
+        state.clientCookie = 'dead'
+        hookResponse(state)
+      }
       finish(state)
       return
     case 'unavailable':

@@ -33,6 +33,7 @@ export const SESSION_OPTION_NAMES = [
   'maxStoreCalls',
   'revokedBefore',
   'describeClient',
+  'header',
 ] as const
 
 /** The attributes of the `cookie` option (both entries). */

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { CookieOptions } from './cookie.ts'
 import { cookieName, cookiePolicy, type CookieAttributes } from './cookie-options.ts'
 import { InvalidOptionError } from './errors.ts'
+import { headerMacName, resolveHeader, type IdHeader } from './header-option.ts'
 import { SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
@@ -77,6 +78,13 @@ export interface SessionOptions {
    * raw User-Agent is never stored unless this function returns it.
    */
   describeClient?: ((req: IncomingMessage) => string | undefined) | undefined
+  /**
+   * Header mode, for API and mobile clients: the id travels in this request header (for example
+   * `'X-Session-Token'`) instead of a cookie, which is then neither read nor set. A new or rotated
+   * id comes back in the same header on the response; `destroy()` sends it empty. Cannot be given
+   * with `cookie`, `name` or `key`. Off by default (the cookie).
+   */
+  header?: string | undefined
 }
 
 /** Client binding (R26): which properties a session is bound to, and what a mismatch does. */
@@ -93,7 +101,10 @@ export interface BindingOptions {
 export interface Policy {
   readonly production: boolean
   readonly secrets: readonly Secret[]
+  /** The cookie's name; in header mode the name the id's MAC binds instead (`headerMacName`). */
   readonly name: string
+  /** Header mode: the header that carries the id; undefined: the cookie. */
+  readonly header: IdHeader | undefined
   /** The attributes for a request (static options give the same object every time). */
   readonly cookieFor: (req: IncomingMessage) => CookieAttributes
   /** The attributes when the `cookie` option is an object; undefined when it is a function. */
@@ -145,7 +156,8 @@ export function resolvePolicy(options: SessionOptions): Policy {
   rejectUnknownOptions(options, SESSION_OPTION_NAMES)
   const production = process.env.NODE_ENV === 'production'
   const secrets = resolveSecrets(options.secret, production)
-  const name = cookieName(options, production)
+  const header = resolveHeader(options)
+  const name = header === undefined ? cookieName(options, production) : headerMacName(header)
   checkFunctionOptions(options)
   const { cookieFor, staticCookie } = cookiePolicy(options.cookie, name, production)
   const timeouts = resolveTimeouts(options, staticCookie?.maxAge ?? null)
@@ -154,6 +166,7 @@ export function resolvePolicy(options: SessionOptions): Policy {
     production,
     secrets: Object.freeze(secrets),
     name,
+    header,
     cookieFor,
     staticCookie,
     genid: options.genid,

@@ -5,12 +5,13 @@ import type { Policy } from './options.ts'
 import { isContractStore } from './stores/contract.ts'
 
 /**
- * The line `session()` prints in development: what it resolved (store, cookie name and attributes,
+ * The line `session()` prints in development: what it resolved (store, cookie name and attributes or the id's header,
  * timeouts), so a default nobody chose is seen rather than discovered. It holds no secret.
  */
 export function describeSetup(policy: Policy, store: string): string {
   const cookie = policy.staticCookie === undefined ? 'attributes from the cookie function, per request' : describeCookie(policy.staticCookie)
-  return `store ${store}; cookie ${policy.name} (${cookie}); idle timeout ${formatDuration(policy.idleTimeout)}; absolute timeout ${formatDuration(policy.absoluteTimeout)}`
+  const carrier = policy.header === undefined ? `cookie ${policy.name} (${cookie})` : `header ${policy.header.name} (no cookie)`
+  return `store ${store}; ${carrier}; idle timeout ${formatDuration(policy.idleTimeout)}; absolute timeout ${formatDuration(policy.absoluteTimeout)}`
 }
 
 /** How the `store` option reads in the startup line. */

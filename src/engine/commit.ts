@@ -1,11 +1,14 @@
+import type { ServerResponse } from 'node:http'
 import { SessionDataError } from '../errors.ts'
 import type { CookieAttributes } from '../cookie-options.ts'
 import { diffSession } from './dirty.ts'
 import { checkSessionCookie } from './misconfiguration.ts'
 import { carryOut, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'
+import type { CookieAction } from './decide.ts'
 import { cookieAction, planEndWrite } from './plan.ts'
 import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndHook, type FirstWriteGuard } from './response-hooks.ts'
-import { clearingCookie, cookieSecure, sessionCookie } from './set-cookie.ts'
+import { clearingCookie, cookieSecure, sessionCookie, sessionHeaderValue } from './set-cookie.ts'
+import type { IdHeader } from '../header-option.ts'
 import { cookieAttributesOf, type RequestState } from './state.ts'
 
 /**
@@ -93,7 +96,9 @@ function markEnded(state: RequestState): void {
 function atHeaders(state: RequestState): void {
   try {
     const action = cookieAction(state)
-    if (action === 'set') setSessionCookie(state, cookieAttributesOf(state))
+    const header = state.engine.policy.header
+    if (header !== undefined) sendIdHeader(state, header, action)
+    else if (action === 'set') setSessionCookie(state, cookieAttributesOf(state))
     else if (action === 'clear') clearCookie(state, cookieAttributesOf(state))
   } catch (err) {
     state.response = 'failed'
@@ -113,10 +118,43 @@ function setSessionCookie(state: RequestState, attrs: CookieAttributes): void {
   }
 }
 
+/**
+ * Header mode: the id in the response's header when the cookie would be set, the header present and
+ * empty when it would be cleared (as Spring Session's header resolver answers an ended session).
+ * Whatever the action, the response depends on the request's header: `Vary` says so to caches.
+ */
+function sendIdHeader(state: RequestState, header: IdHeader, action: CookieAction): void {
+  const res = state.res
+  addVary(res, header)
+  if (action === 'none') return
+  res.setHeader(header.name, action === 'set' ? sessionHeaderValue(state) : '')
+  if (action === 'set') state.cookieSent = true
+  else clearSiteDataOnDestroy(state)
+  // R19: a response that carries a session id must not be cached and replayed to others
+  if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store')
+}
+
+/** Appends the id's header to `Vary` (RFC 9110 §12.5.5), unless it is listed already or `Vary` is `*`. */
+function addVary(res: ServerResponse, header: IdHeader): void {
+  const current = res.getHeader('Vary')
+  if (current === undefined || current === '') {
+    res.setHeader('Vary', header.name)
+    return
+  }
+  const list = Array.isArray(current) ? current.join(', ') : String(current)
+  const fields = list.split(',').map((field) => field.trim().toLowerCase())
+  if (fields.includes('*') || fields.includes(header.field)) return
+  res.setHeader('Vary', `${list}, ${header.name}`)
+}
+
 /** The clearing Set-Cookie after a destroy or a rotation away (R13), with `Clear-Site-Data` when configured (R19). */
 function clearCookie(state: RequestState, attrs: CookieAttributes): void {
-  const res = state.res
   appendCookie(state, clearingCookie, attrs)
+  clearSiteDataOnDestroy(state)
+}
+
+function clearSiteDataOnDestroy(state: RequestState): void {
+  const res = state.res
   const clearSiteData = state.engine.policy.clearSiteData
   if (clearSiteData !== undefined && state.phase === 'destroyed' && !res.hasHeader('Clear-Site-Data')) res.setHeader('Clear-Site-Data', clearSiteData)
 }

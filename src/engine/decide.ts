@@ -144,10 +144,16 @@ export function shouldRefreshCookie<C>(f: RefreshFacts, deferred: Pick<Deferred<
 /**
  * At header time: the session's cookie when the session is new and will be stored (or was), or
  * when the presented one must be refreshed; the clearing cookie after a destroy, or when the
- * cookie the client sent names a session this request replaced.
+ * cookie the client sent names a session this request replaced (or, in header mode, none at all).
  */
 export function shouldSetCookie<C>(f: CookieFacts, deferred: Deferred<C>, context: C): CookieAction {
   if (f.failed || f.phase === 'gone') return 'none'
+  const action = sessionCookieAction(f, deferred, context)
+  // header mode: an id that led to no session is answered empty, unless a new session replaces it
+  return action === 'none' && f.clientCookie === 'dead' ? 'clear' : action
+}
+
+function sessionCookieAction<C>(f: CookieFacts, deferred: Deferred<C>, context: C): CookieAction {
   const sent = f.clientCookie !== 'none'
   if (f.session === 'removed') {
     if ((f.phase === 'destroyed' || endWrite(f) === 'destroy') && sent) return 'clear'

@@ -27,7 +27,8 @@ const DESTROY: WritePlan = { kind: 'destroy' }
 
 /** The facts decide.ts asks for only when it needs them, found out from the request's state. */
 const DEFERRED: Deferred<RequestState> = {
-  persistent: (state) => isPersistent(state, cookieAttributesOf(state)),
+  // header mode: the header carries no expiry, so nothing is re-sent when the expiry moves or the lifetime's kind changes
+  persistent: (state) => state.engine.policy.header === undefined && isPersistent(state, cookieAttributesOf(state)),
   refreshes: (state) => shouldRefreshCookie(refreshFacts(state), DEFERRED, state),
   kindChanged,
   willCreate,
@@ -140,7 +141,7 @@ function cookieFacts(state: RequestState): CookieFacts {
 /** The handler turned the cookie from persistent to browser-session or back: the browser's copy must be replaced. */
 function kindChanged(state: RequestState): boolean {
   const session = state.session
-  if (!session || state.readOnly) return false
+  if (!session || state.readOnly || state.engine.policy.header !== undefined) return false
   syncCookieLifetime(state, session)
   const loaded = state.record?.meta?.cookieMaxAge
   const attrs = cookieAttributesOf(state)

@@ -46,9 +46,28 @@ export function readSessionId(header: string | undefined, name: string, secrets:
  * hash (the engine's cache), and the answer carries the store key and the cache's expiry hint.
  */
 export function readPresented(header: string | undefined, engine: Engine): Presented | Rejected | undefined {
+  const raw = ourCookieValue(header, engine.policy.name)
+  return typeof raw === 'string' ? presentedOf(raw, engine) : raw
+}
+
+/**
+ * Header mode: the value of the id's request header (`req.headers[field]`) → a presented id, as
+ * `readPresented` gives it for the cookie. Only the `v1.` format: express-session never sent a header.
+ * An absent or empty header (what `destroy()` answered with) is no id; several, or anything
+ * malformed, a rejection.
+ */
+export function readPresentedHeader(value: string | string[] | undefined, engine: Engine): Presented | Rejected | undefined {
+  if (value === undefined || value.length === 0) return undefined
+  // Node joins a repeated field with ", " (RFC 9110 §5.3), and a v1 value holds no comma
+  if (typeof value !== 'string' || value.includes(',')) return { rejected: 'duplicate' }
+  if (value.length > MAX_VALUE_LENGTH) return { rejected: 'oversize' }
+  if (!value.startsWith('v1.')) return { rejected: 'malformed' }
+  return presentedOf(value, engine)
+}
+
+/** A raw value → presented id, verified once per value (the engine's cache). */
+function presentedOf(raw: string, engine: Engine): Presented | Rejected {
   const policy = engine.policy
-  const raw = ourCookieValue(header, policy.name)
-  if (typeof raw !== 'string') return raw
   let known = engine.verified.get(raw)
   if (known === undefined) {
     const result = verify(raw, policy.name, policy.secrets)

@@ -6,7 +6,7 @@ import { isPersistent } from './cookie-lifetime.ts'
 import { maxAgeSeconds, nextExpiry } from './expiry.ts'
 import type { RequestState } from './state.ts'
 
-/** The session cookie's values as `Set-Cookie` headers; engine/commit.ts puts them on the response. */
+/** The session cookie's values as `Set-Cookie` headers (in header mode, the header's value); engine/commit.ts puts them on the response. */
 
 const EXPIRED_COOKIE = new Date(0)
 
@@ -22,18 +22,34 @@ export function cookieSecure(state: RequestState, attrs: CookieAttributes): bool
  * client's next request skips the HMAC and, while the expiry is fresh, the slide.
  */
 export function sessionCookie(state: RequestState, attrs: CookieAttributes): string {
+  const now = Date.now()
+  const expiresAt = expiryToSend(state, now)
+  const value = signedId(state, expiresAt)
+  if (!isPersistent(state, attrs)) return serialize(state, attrs, { value, expires: undefined, maxAge: undefined })
+  return serialize(state, attrs, { value, expires: new Date(expiresAt), maxAge: maxAgeSeconds(expiresAt, now) })
+}
+
+/** Header mode: the value of the id's response header, the same signed string the cookie would carry. */
+export function sessionHeaderValue(state: RequestState): string {
+  return signedId(state, expiryToSend(state, Date.now()))
+}
+
+/** The server's expiry of the session (R11): the one stored, or for a session still to be written the one the write will give. */
+function expiryToSend(state: RequestState, now: number): number {
+  const settled = state.phase === 'stored' && (state.expiryMoved || state.response === 'ended')
+  return settled ? state.expiresAt : nextExpiry(state.meta as SessionMeta, state.engine.policy.idleTimeout, now)
+}
+
+/** The session's id signed with the first secret, remembered as verified with its expiry. */
+function signedId(state: RequestState, expiresAt: number): string {
   const engine = state.engine
   const id = state.id as string
-  const now = Date.now()
-  const settled = state.phase === 'stored' && (state.expiryMoved || state.response === 'ended')
-  const expiresAt = settled ? state.expiresAt : nextExpiry(state.meta as SessionMeta, engine.policy.idleTimeout, now)
   const secret = engine.policy.secrets[0] as string
   // a migrated express-session id that v1 cannot carry stays in express-session's format, or the next request could not read it
   const wellFormed = isWellFormedId(id)
   const value = wellFormed ? signV1(id, engine.policy.name, secret) : 's:' + signLegacy(id, secret)
   if (wellFormed && state.key !== undefined) engine.verified.set(value, { id, reissue: false, format: 'v1', key: state.key, expiresAt })
-  if (!isPersistent(state, attrs)) return serialize(state, attrs, { value, expires: undefined, maxAge: undefined })
-  return serialize(state, attrs, { value, expires: new Date(expiresAt), maxAge: maxAgeSeconds(expiresAt, now) })
+  return value
 }
 
 /** The cookie that clears the session's (R13): empty, expired, with the same attributes. */

@@ -39,7 +39,7 @@ export type ResponsePhase =
   /** The request failed (a store error, data no store can hold): no more writes, no Set-Cookie. */
   | 'failed'
 
-/** What the client's session cookie has to do with this request. */
+/** What the client's session cookie (or header, in header mode) has to do with this request. */
 export type ClientCookie =
   /** The request brought no cookie of ours. */
   | 'none'
@@ -47,6 +47,12 @@ export type ClientCookie =
   | 'sent'
   /** It brought one naming a session this request replaced (regenerate, login): the response replaces or clears it. */
   | 'stale'
+  /**
+   * Header mode: it brought a verified id whose session is no more (logged out, expired, revoked,
+   * bound to another client): unless the request starts a new session, the response sends the header
+   * empty, so the client drops the id.
+   */
+  | 'dead'
 
 /**
  * Everything one request knows about its session: the one record a request allocates, created by

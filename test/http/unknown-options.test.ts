@@ -30,7 +30,8 @@ describe('unknown options', () => {
     const rows: Array<[string, object, string | undefined]> = [
       ['a misspelt option', { saveUnitialized: true }, 'saveUninitialized'],
       ['another case', { SaveUninitialized: true }, 'saveUninitialized'],
-      ['an option of another library', { header: 'X-Token' }, undefined],
+      ['an option of another library', { ttl: 3600 }, undefined],
+      ['a misspelt header option', { headers: 'X-Token' }, 'header'],
       ['a cookie attribute at the top level', { maxAge: 60_000 }, 'cookie.maxAge'],
       ['a misspelt cookie attribute at the top level', { secrue: true }, 'cookie.secure'],
       ["cookie-session's list of secrets", { keys: ['a', 'b'] }, 'secret'],
@@ -125,11 +126,15 @@ describe('unknown options', () => {
           maxStoreCalls: 100,
           revokedBefore: 0,
           describeClient: () => 'a test client',
+          header: 'X-Session-Token',
         }
         assert.deepEqual(Object.keys(every), [...SESSION_OPTION_NAMES])
         assert.deepEqual(Object.keys(every.cookie as object), [...COOKIE_OPTION_NAMES])
+        // header mode takes every option but the cookie's own (test/http/header-mode.test.ts serves it)
+        const { header, cookie, name, key, ...shared } = every
+        assert.equal(typeof session({ ...shared, header }), 'function')
         const server = await serve(host, (app) => {
-          app.use(session(every))
+          app.use(session({ ...shared, cookie, name, key }))
           app.get('/', (req: any, res: any) => {
             req.session.user = 'ann'
             res.send('ok')

@@ -52,6 +52,10 @@ export function checks(req: Request, client: ReturnType<typeof createClient>): v
   session({ secret: 'x', describeClient: (request) => request.headers['user-agent']?.slice(0, 40) })
   // @ts-expect-error it describes with a string
   session({ secret: 'x', describeClient: () => 42 })
+  // header mode: a header name (its checks run when session() is called)
+  session({ secret: 'x', header: 'X-Session-Token' })
+  // @ts-expect-error a header name is a string
+  session({ secret: 'x', header: true })
   // the listing's fields for a "your devices" page
   type Listed = Awaited<ReturnType<SessionHandler['listUserSessions']>>[number]
   expectTypeOf<Listed['lastSeenAt']>().toEqualTypeOf<number | undefined>()

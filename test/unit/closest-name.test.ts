@@ -33,7 +33,7 @@ describe('closestName', () => {
     ['rollng', 'rolling'],
     ['idleTimout', 'idleTimeout'],
     ['keys', 'key'],
-    ['header', undefined], // an option of another library: nothing is close
+    ['header', undefined], // not in this list: nothing is close
     ['describeClient', undefined],
     ['x', undefined],
     ['ttl', undefined],

@@ -15,6 +15,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url))
 const script = `${root}scripts/recipe.ts`
 /** Each recipe and the page that shows it works. */
 const RECIPES: Record<string, string> = {
+  'api-token': '/api/me',
   'behind-proxy': '/',
   'cross-origin-spa': '/api/todos',
   'oauth-form-post': '/',

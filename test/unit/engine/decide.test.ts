@@ -167,6 +167,11 @@ describe('shouldSetCookie', () => {
     ['persistent, nothing will move its expiry: as it is', {}, { kindChanged: false, persistent: true, willWrite: false }, 'none', ['kindChanged', 'persistent', 'willWrite']],
     ['persistent, after the end wrote nothing: as it is', { ended: true }, { refreshes: false, kindChanged: false, persistent: true }, 'none', ['refreshes', 'kindChanged', 'persistent']],
     ['a browser-session cookie has no expiry to update', {}, { kindChanged: false, persistent: false }, 'none', ['kindChanged', 'persistent']],
+    ['header mode, a dead id and no session read: the empty header', { session: 'unused', phase: 'fresh', isNew: true, clientCookie: 'dead' }, {}, 'clear', []],
+    ['header mode, a dead id and a new session that will not be stored: the empty header', { isNew: true, phase: 'fresh', clientCookie: 'dead' }, { willCreate: false }, 'clear', ['willCreate']],
+    ['header mode, a dead id and a new session the end will create: its id', { isNew: true, phase: 'fresh', clientCookie: 'dead' }, { willCreate: true }, 'set', ['willCreate']],
+    ['header mode, a dead id and destroy(): the empty header', { session: 'removed', phase: 'destroyed', clientCookie: 'dead' }, {}, 'clear', []],
+    ['header mode, a dead id on a failed request: nothing', { failed: true, phase: 'fresh', clientCookie: 'dead' }, {}, 'none', []],
   ]
   for (const [name, facts, answers, expected, asked] of rows) {
     it(name, () => {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { Engine, storeKeyOf } from '../../../src/engine/engine.ts'
-import { readPresented, readSessionId } from '../../../src/engine/read.ts'
+import { readPresented, readPresentedHeader, readSessionId } from '../../../src/engine/read.ts'
 import { rememberExpiry } from '../../../src/engine/verified-cookies.ts'
 import { resolvePolicy } from '../../../src/options.ts'
 import { signLegacy, signV1 } from '../../../src/signing.ts'
@@ -143,4 +143,44 @@ describe('readPresented', () => {
     assert.deepEqual(readPresented(header, e), { rejected: 'bad_mac' })
     assert.equal(hashes(), 0)
   })
+})
+
+describe('readPresentedHeader (header mode)', () => {
+  const MAC_NAME = 'header:x-session-token'
+  const engine = (): Engine => new Engine(resolvePolicy({ secret: [A, B], header: 'X-Session-Token' }), new MemoryStore())
+
+  describe('when there is no header, or an empty one (what destroy() answers)', () => {
+    it('gives undefined: no id, nothing rejected', () => {
+      assert.equal(readPresentedHeader(undefined, engine()), undefined)
+      assert.equal(readPresentedHeader('', engine()), undefined)
+    })
+  })
+
+  describe('when the header holds a v1 value signed for it', () => {
+    it('gives the id and its store key, to re-issue only when a retired secret signed it', () => {
+      const e = engine()
+      const value = signV1(ID, MAC_NAME, A)
+      assert.deepEqual(readPresentedHeader(value, e), { value, id: ID, reissue: false, format: 'v1', key: storeKeyOf(ID), expiresAt: undefined })
+      assert.equal((readPresentedHeader(signV1(ID, MAC_NAME, B), e) as { reissue: boolean }).reissue, true)
+    })
+  })
+
+  const rows: Array<[string, string | string[], string]> = [
+    ['several values joined by Node (a repeated header)', `${signV1(ID, MAC_NAME, A)}, ${signV1(ID, MAC_NAME, A)}`, 'duplicate'],
+    ['a value and an empty copy, joined', `${signV1(ID, MAC_NAME, A)}, `, 'duplicate'],
+    ['an array of values', [signV1(ID, MAC_NAME, A), signV1(ID, MAC_NAME, A)], 'duplicate'],
+    ['a value over 512 characters', 'v1.' + 'a'.repeat(600), 'oversize'],
+    ['a bare id', ID, 'malformed'],
+    ['a cookie-style pair', `sid=${signV1(ID, MAC_NAME, A)}`, 'malformed'],
+    ["express-session's format", encodeURIComponent('s:' + signLegacy(LEGACY_ID, A)), 'malformed'],
+    ['whitespace inside the value', `v1.${ID} .${'A'.repeat(42)}`, 'malformed'],
+    ['a forged MAC', `v1.${ID}.${'A'.repeat(43)}`, 'bad_mac'],
+    ['a value signed for the cookie (same secret)', signV1(ID, 'sid', A), 'bad_mac'],
+    ['a value signed for another header', signV1(ID, 'header:x-other', A), 'bad_mac'],
+  ]
+  for (const [name, value, reason] of rows) {
+    it(`rejects ${name} (${reason})`, () => {
+      assert.deepEqual(readPresentedHeader(value, engine()), { rejected: reason })
+    })
+  }
 })
