@@ -25,6 +25,8 @@ export interface Contender {
    * contender runs with the API hidden, as in an app that never installed it.
    */
   openTelemetryApi?: true
+  /** Short hash of the commit whose library sources this contender runs (`--baseline`); absent: the current ones. */
+  baseline?: string
 }
 
 export const CONTENDERS: readonly Contender[] = [
@@ -71,4 +73,21 @@ export function contenderById(id: string): Contender {
   const found = CONTENDERS.find((c) => c.id === id)
   if (found === undefined) throw new Error(`unknown contender "${id}"; one of: ${CONTENDERS.map((c) => c.id).join(', ')}`)
   return found
+}
+
+/** Whether the contender runs this library (either entry), and so has a `--baseline` twin. */
+export function isTessera(c: Contender): boolean {
+  return c.middleware === Middlewares.main || c.middleware === Middlewares.compat
+}
+
+/** A contender as the harness names it to a server process: `main-memory`, or `main-memory@<short>` for a baseline twin. */
+export function contenderByRunId(id: string): Contender {
+  const at = id.indexOf('@')
+  if (at < 0) return contenderById(id)
+  return atBaseline(contenderById(id.slice(0, at)), id.slice(at + 1))
+}
+
+/** A tessera contender again, running the library's sources as they were at commit `short`. */
+export function atBaseline(c: Contender, short: string): Contender {
+  return { ...c, id: `${c.id}@${short}`, label: `${c.label} (at ${short})`, baseline: short }
 }

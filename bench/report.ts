@@ -4,6 +4,7 @@ import type { Machine } from './machine.ts'
 import type { RunOptions } from './options.ts'
 import type { ScaleResult } from './scale/run-scale.ts'
 import { BUSY_CORES } from './quiet.ts'
+import { baselineSection } from './report-baseline.ts'
 import { summarize, type SummaryRow } from './summary.ts'
 import type { CellResult, Ceiling } from './throughput.ts'
 
@@ -13,6 +14,8 @@ export interface Report {
   loadAfter: number[]
   services: { redis: string | undefined; postgres: string | undefined }
   contenders: Contender[]
+  /** `--baseline`: the commit whose sources the twins (`contender.baseline`) ran. */
+  baseline?: { ref: string; commit: string; short: string }
   skipped: Record<string, string>
   cells: CellResult[]
   ceiling: Ceiling | undefined
@@ -78,6 +81,10 @@ function throughputSection(report: Report, chartPath: string | undefined): strin
     out.push(`| contender | ${options.scenarios.join(' | ')} |`, `|---|${options.scenarios.map(() => '---:').join('|')}|`)
     for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => cpu(c, s)).join(' | ')} |`)
     out.push('')
+  }
+  if (report.baseline !== undefined) {
+    const now = `${report.machine.commit}${report.machine.srcDirty ? ' with uncommitted changes' : ''}`
+    out.push(...baselineSection(report.baseline, now, report.cells, report.contenders, options.scenarios, options.rounds))
   }
   const failures = rows.filter((r) => r.failed > 0)
   if (failures.length > 0) {
@@ -164,6 +171,9 @@ function setupSection(report: Report): string[] {
     `| machine | ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os} |`,
     `| Node | ${machine.node} |`,
     `| code | commit ${machine.commit}${machine.srcDirty ? ' (src/ had uncommitted changes)' : ''} |`,
+    ...(report.baseline === undefined
+      ? []
+      : [`| baseline | \`--baseline ${report.baseline.ref}\`: the contenders marked "(at ${report.baseline.short})" ran src/ as of commit ${report.baseline.commit}, in the same rounds |`]),
     `| packages | express ${p.express}, express-session ${p['express-session']}, connect-redis ${p['connect-redis']}, connect-pg-simple ${p['connect-pg-simple']}, redis (node-redis) ${p.redis}, pg ${p.pg} |`,
     `| services | Redis ${report.services.redis ?? 'not used'}, PostgreSQL ${report.services.postgres ?? 'not used'}, on 127.0.0.1 |`,
     `| load | autocannon ${p.autocannon} in its own process, ${options.connections} keep-alive connections, closed loop; ${pin} |`,
@@ -224,6 +234,7 @@ export function renderReport(report: Report, assets: { chartPath: string | undef
     '- `npm run bench`: every contender and scenario, 3 rounds, 0.5 s warm-up (1 s for a server\'s first scenario) and 2 s measured per scenario, at most 90 s of waiting for a quiet machine, then the scale section; within ten minutes on 2 cores.',
     '- `npm run bench -- --quick`: every contender and every scenario, one round, 0.2 s warm-up (0.3 s first) and 0.4 s measured, at most 2 s of waiting for a quiet machine, no scale section; under a minute. For a quick look: one short round is noisy.',
     '- `--scale` / `--no-scale`, `--scale-only`, `--rounds`, `--seconds`, `--warmup`, `--contenders`, `--scenarios`, `--growth N`, `--out DIR`, `--profile contender:scenario` (CPU; with `--heap`, allocations) (`npm run bench -- --help`).',
+    '- `--baseline <git-ref>`: every selected tessera contender runs a second time, right after the current one in every round, with `src/` as it was at that commit (copied with `git archive` under `.tmp/`, removed afterwards), and a before → after table follows the server CPU table: a comparison within one run, which two runs on a shared machine cannot give.',
     '',
   )
   return out.join('\n')
