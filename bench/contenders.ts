@@ -4,7 +4,7 @@
  * (what to build).
  */
 
-export const Middlewares = { bare: 'bare', roundTrip: 'round-trip', expressSession: 'express-session', compat: 'compat', main: 'main' } as const
+export const Middlewares = { bare: 'bare', floor: 'floor', roundTrip: 'round-trip', expressSession: 'express-session', compat: 'compat', main: 'main' } as const
 export type Middleware = (typeof Middlewares)[keyof typeof Middlewares]
 
 export const StoreKinds = { none: 'none', memory: 'memory', sqlite: 'sqlite', redis: 'redis', postgres: 'postgres' } as const
@@ -31,6 +31,8 @@ export interface Contender {
 
 export const CONTENDERS: readonly Contender[] = [
   { id: 'bare', label: 'bare Express', middleware: 'bare', store: 'none', storeLabel: '—' },
+  // a reference, not a session library: the least a signed-cookie in-memory session can cost (floor-session.ts)
+  { id: 'floor-memory', label: 'floor: plain signed-cookie session in a Map', middleware: 'floor', store: 'memory', storeLabel: 'a Map in the process (floor-session.ts)' },
   // a reference, not a session library: what one Redis round trip per request costs on this machine
   { id: 'bare-redis-get', label: 'bare Express + one Redis GET', middleware: 'round-trip', store: 'redis', storeLabel: 'node-redis GET of one key, no session' },
   { id: 'es-memory', label: 'express-session + MemoryStore', middleware: 'express-session', store: 'memory', storeLabel: "express-session's MemoryStore" },

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module'
 import type { RequestHandler } from 'express'
 import type { Contender } from './contenders.ts'
+import { floorSession } from './floor-session.ts'
 // types only: the code is imported at run time from the sources the contender runs
 import type * as MainEntry from '../src/index.ts'
 import type * as CompatEntry from '../src/compat.ts'
@@ -169,6 +170,7 @@ async function roundTripLayer(at: StoreLocation): Promise<SessionLayer> {
 export function openSessionLayer(contender: Contender, at: StoreLocation, sources = CURRENT_SOURCES): Promise<SessionLayer> {
   if (contender.middleware === 'bare') return Promise.resolve({ middleware: undefined, pool: undefined, close: async () => {} })
   if (contender.middleware === 'round-trip') return roundTripLayer(at)
+  if (contender.middleware === 'floor') return Promise.resolve({ middleware: floorSession(SECRET) as unknown as RequestHandler, pool: undefined, close: async () => {} })
   return contender.middleware === 'main' ? mainLayer(contender, at, sources) : legacyLayer(contender, at, sources)
 }
 
