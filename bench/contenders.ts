@@ -35,6 +35,14 @@ export const CONTENDERS: readonly Contender[] = [
   { id: 'floor-memory', label: 'floor: plain signed-cookie session in a Map', middleware: 'floor', store: 'memory', storeLabel: 'a Map in the process (floor-session.ts)' },
   // a reference, not a session library: what one Redis round trip per request costs on this machine
   { id: 'bare-redis-get', label: 'bare Express + one Redis GET', middleware: 'round-trip', store: 'redis', storeLabel: 'node-redis GET of one key, no session' },
+  // the same for PostgreSQL: one indexed row fetched per request, prepared once per connection
+  {
+    id: 'bare-pg-select',
+    label: 'bare Express + one PostgreSQL primary-key SELECT',
+    middleware: 'round-trip',
+    store: 'postgres',
+    storeLabel: 'pg Pool (10 connections), a named SELECT by primary key, no session',
+  },
   { id: 'es-memory', label: 'express-session + MemoryStore', middleware: 'express-session', store: 'memory', storeLabel: "express-session's MemoryStore" },
   { id: 'es-redis', label: 'express-session + connect-redis', middleware: 'express-session', store: 'redis', storeLabel: 'connect-redis 10 (node-redis)' },
   { id: 'es-pg', label: 'express-session + connect-pg-simple', middleware: 'express-session', store: 'postgres', storeLabel: 'connect-pg-simple 10' },

@@ -155,8 +155,33 @@ async function mainLayer(contender: Contender, at: StoreLocation, sources: strin
   throw new Error(`${contender.id}: no ${contender.store} store for the main entry`)
 }
 
+/** Rows of the PostgreSQL reference table; the requests go round them, one primary key each. */
+const PG_ROWS = 1_000
+
+/**
+ * The PostgreSQL reference contender: no session, one primary-key SELECT per request through a
+ * named statement (parsed once per connection, as PostgresStore's are), the floor any
+ * PostgreSQL-backed session pays. Its table (at the contender's table name, dropped by the harness
+ * afterwards) holds rows the size of a small session record.
+ */
+async function pgSelectLayer(at: StoreLocation): Promise<SessionLayer> {
+  const pool = await pgPool(at.databaseUrl)
+  const table = `"${at.table}"`
+  await pool.query({ text: `CREATE TABLE IF NOT EXISTS ${table} (id integer PRIMARY KEY, data text NOT NULL)` })
+  await pool.query({ text: `INSERT INTO ${table} SELECT g, repeat('x', 200) FROM generate_series(1, ${PG_ROWS}) AS g ON CONFLICT (id) DO NOTHING` })
+  await pool.query({ text: `ANALYZE ${table}` })
+  const text = `SELECT data FROM ${table} WHERE id = $1`
+  let next = 0
+  const middleware: RequestHandler = (_req, _res, done) => {
+    next = (next % PG_ROWS) + 1
+    // a missing row fails the request, so a broken reference shows up as errors rather than as speed
+    pool.query({ name: 'bench-select', text, values: [next] }).then(({ rows }) => done(rows.length === 1 ? undefined : new Error('no row')), done)
+  }
+  return { middleware, pool, close: () => pool.end() }
+}
+
 /** The reference contender: no session, one Redis GET per request, the floor any Redis-backed session pays. */
-async function roundTripLayer(at: StoreLocation): Promise<SessionLayer> {
+async function redisGetLayer(at: StoreLocation): Promise<SessionLayer> {
   const client = await redisClient(at.redisUrl)
   const key = `${at.prefix}probe`
   await client.set(key, 'x')
@@ -169,7 +194,7 @@ async function roundTripLayer(at: StoreLocation): Promise<SessionLayer> {
 /** The contender's middleware; a tessera contender takes the library from `sources` (a file URL ending in `/`). */
 export function openSessionLayer(contender: Contender, at: StoreLocation, sources = CURRENT_SOURCES): Promise<SessionLayer> {
   if (contender.middleware === 'bare') return Promise.resolve({ middleware: undefined, pool: undefined, close: async () => {} })
-  if (contender.middleware === 'round-trip') return roundTripLayer(at)
+  if (contender.middleware === 'round-trip') return contender.store === 'postgres' ? pgSelectLayer(at) : redisGetLayer(at)
   if (contender.middleware === 'floor') return Promise.resolve({ middleware: floorSession(SECRET) as unknown as RequestHandler, pool: undefined, close: async () => {} })
   return contender.middleware === 'main' ? mainLayer(contender, at, sources) : legacyLayer(contender, at, sources)
 }
