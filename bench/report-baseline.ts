@@ -55,7 +55,7 @@ export function baselineSection(
   const range = (r: BaselineComparison) => (rounds > 1 ? ` (${fixed(r.speedMin, 2)}–${fixed(r.speedMax, 2)})` : '')
   const out: string[] = [`### Before → after: src/ at ${baseline.short} → at ${commit}`, '']
   out.push(
-    `Every tessera contender ran twice in each round, back to back: with the library's sources at ${baseline.short} (\`--baseline ${baseline.ref}\`, the rows marked "(at ${baseline.short})" above) and as they are now. Server CPU per request in µs, median over rounds, before → after, and the change (negative: the current sources cost less).`,
+    `Every tessera contender ran twice in each round, back to back (the earlier sources second in odd rounds, first in even ones): with the library's sources at ${baseline.short} (\`--baseline ${baseline.ref}\`, the rows marked "(at ${baseline.short})" above) and as they are now. Server CPU per request in µs, median over rounds, before → after, and the change (negative: the current sources cost less).`,
     '',
     ...header,
   )

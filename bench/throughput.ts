@@ -214,6 +214,25 @@ async function measureCeiling(env: Environment, generator: Child, options: RunOp
   }
 }
 
+/**
+ * The contenders in the order they run in `round`: as given, except that in even rounds a
+ * `--baseline` twin runs before its current contender instead of after it, so that neither version
+ * always gets the later (warmer, or busier) place.
+ */
+export function inRoundOrder(contenders: readonly Contender[], round: number): Contender[] {
+  const order = [...contenders]
+  if (round % 2 === 1) return order
+  for (let i = 0; i + 1 < order.length; i++) {
+    const [current, twin] = [order[i] as Contender, order[i + 1] as Contender]
+    if (twin.baseline !== undefined && twin.id.startsWith(`${current.id}@`)) {
+      order[i] = twin
+      order[i + 1] = current
+      i++
+    }
+  }
+  return order
+}
+
 export async function runThroughput(env: Environment, options: RunOptions, contenders: Contender[]): Promise<{ cells: CellResult[]; ceiling: Ceiling }> {
   mkdirSync(env.tmpDir, { recursive: true })
   const generator = await startGenerator()
@@ -223,7 +242,7 @@ export async function runThroughput(env: Environment, options: RunOptions, conte
     ceiling = await measureCeiling(env, generator, options)
     for (let round = 1; round <= options.rounds; round++) {
       env.log(`round ${round}/${options.rounds}`)
-      for (const c of contenders) results.push(...(await runContender(env, options, generator, c, round)))
+      for (const c of inRoundOrder(contenders, round)) results.push(...(await runContender(env, options, generator, c, round)))
     }
   } finally {
     await generator.stop()

@@ -12,7 +12,7 @@ import { applyBaseline, BaselineError, checkoutBaseline, probeBaseline, withBase
 import { contenderById, contenderByRunId, CONTENDERS } from '../../bench/contenders.ts'
 import { parseOptions } from '../../bench/options.ts'
 import { baselineSection, compareWithBaseline } from '../../bench/report-baseline.ts'
-import type { CellResult } from '../../bench/throughput.ts'
+import { inRoundOrder, type CellResult } from '../../bench/throughput.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 
@@ -126,5 +126,19 @@ describe('before → after', () => {
     assert.match(text, /^\| tessera main \+ MemoryStore \| 55\.0 → 42\.0 \(−23\.6%\) \| — \|$/m)
     assert.match(text, /^\| tessera main \+ MemoryStore \| 1\.10 \(0\.90–1\.20\) \| — \|$/m)
     assert.deepEqual(baselineSection({ ref: 'x', short: 'abc1234' }, 'def5678', cells, [current], ['read'], 3), [])
+  })
+})
+
+describe('round order', () => {
+  it('runs each twin after its current contender in odd rounds and before it in even ones', () => {
+    const contenders = withBaselines([contenderById('bare'), contenderById('main-memory'), contenderById('compat-memory'), contenderById('es-memory')], 'abc1234')
+    assert.deepEqual(
+      inRoundOrder(contenders, 1).map((c) => c.id),
+      ['bare', 'main-memory', 'main-memory@abc1234', 'compat-memory', 'compat-memory@abc1234', 'es-memory'],
+    )
+    assert.deepEqual(
+      inRoundOrder(contenders, 2).map((c) => c.id),
+      ['bare', 'main-memory@abc1234', 'main-memory', 'compat-memory@abc1234', 'compat-memory', 'es-memory'],
+    )
   })
 })
