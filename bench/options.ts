@@ -32,6 +32,8 @@ export interface RunOptions {
   render: boolean
   /** Seconds the run may spend waiting for other processes' load to pass (see quiet.ts). */
   patience: number
+  /** `--baseline <git-ref>`: every tessera contender runs again with the library's sources at that commit (see baseline.ts). */
+  baseline: string | undefined
   /** The arguments as given, for the report. */
   argv: string[]
 }
@@ -50,6 +52,9 @@ export const USAGE = `npm run bench -- [options]
   --profile c:s,…       run contender c under scenario s with node --cpu-prof and print the top self times
   --profile-seconds S   load per profiled cell (default 8)
   --heap                with --profile: sample allocations over the measured load (freed ones included) instead of CPU time
+  --baseline REF        run every selected compat-* and main-* contender a second time with src/ as it was
+                        at git commit REF (ids main-memory@<short>), interleaved with the current ones in
+                        the same rounds, and add a before → after table; with --profile, profile both
   --render              rewrite BENCHMARKS.md and ratios.svg from the last results.json (after editing bench/report.ts)
   --patience S          seconds the run may wait for other processes' load to pass (default 90, --quick 2)
 `
@@ -92,6 +97,7 @@ export function parseOptions(argv: string[]): RunOptions {
       heap: { type: 'boolean' },
       patience: { type: 'string' },
       render: { type: 'boolean' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -112,6 +118,7 @@ export function parseOptions(argv: string[]): RunOptions {
     if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`--profile takes contender:scenario, e.g. main-redis:read`)
     return { contender: contenderById(contender), scenario: scenario as Scenario }
   })
+  if (values.baseline !== undefined && values.baseline.trim() === '') throw new Error('--baseline takes a git ref, e.g. --baseline main~3')
   const scaleOnly = values['scale-only'] === true
   return {
     mode: quick ? 'quick' : 'full',
@@ -132,6 +139,7 @@ export function parseOptions(argv: string[]): RunOptions {
     heap: values.heap === true,
     render: values.render === true,
     patience: values.patience === '0' ? 0 : positive('patience', values.patience, quick ? 2 : 90),
+    baseline: values.baseline,
     argv,
   }
 }

@@ -108,7 +108,7 @@ async function profileCell(env: Environment, options: RunOptions, dir: string, c
   const name = `${contender.id}-${scenario}.${kind}profile`
   const at = locationOf(env, contender, 0)
   const generator = await startGenerator()
-  const { server, port } = await startServer(contender, at, options.heap ? [] : ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
+  const { server, port } = await startServer(env, contender, at, options.heap ? [] : ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
   let requests = 0
   try {
     const cookies = await cookiesFor(contender, port, [scenario], options.sessions)

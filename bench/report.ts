@@ -4,6 +4,7 @@ import type { Machine } from './machine.ts'
 import type { RunOptions } from './options.ts'
 import type { ScaleResult } from './scale/run-scale.ts'
 import { BUSY_CORES } from './quiet.ts'
+import { baselineSection } from './report-baseline.ts'
 import { summarize, type SummaryRow } from './summary.ts'
 import type { CellResult, Ceiling } from './throughput.ts'
 
@@ -13,6 +14,8 @@ export interface Report {
   loadAfter: number[]
   services: { redis: string | undefined; postgres: string | undefined }
   contenders: Contender[]
+  /** `--baseline`: the commit whose sources the twins (`contender.baseline`) ran. */
+  baseline?: { ref: string; commit: string; short: string }
   skipped: Record<string, string>
   cells: CellResult[]
   ceiling: Ceiling | undefined
@@ -78,6 +81,10 @@ function throughputSection(report: Report, chartPath: string | undefined): strin
     out.push(`| contender | ${options.scenarios.join(' | ')} |`, `|---|${options.scenarios.map(() => '---:').join('|')}|`)
     for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => cpu(c, s)).join(' | ')} |`)
     out.push('')
+  }
+  if (report.baseline !== undefined) {
+    const now = `${report.machine.commit}${report.machine.srcDirty ? ' with uncommitted changes' : ''}`
+    out.push(...baselineSection(report.baseline, now, report.cells, report.contenders, options.scenarios, options.rounds))
   }
   const failures = rows.filter((r) => r.failed > 0)
   if (failures.length > 0) {
@@ -164,6 +171,9 @@ function setupSection(report: Report): string[] {
     `| machine | ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os} |`,
     `| Node | ${machine.node} |`,
     `| code | commit ${machine.commit}${machine.srcDirty ? ' (src/ had uncommitted changes)' : ''} |`,
+    ...(report.baseline === undefined
+      ? []
+      : [`| baseline | \`--baseline ${report.baseline.ref}\`: the contenders marked "(at ${report.baseline.short})" ran src/ as of commit ${report.baseline.commit}, in the same rounds |`]),
     `| packages | express ${p.express}, express-session ${p['express-session']}, connect-redis ${p['connect-redis']}, connect-pg-simple ${p['connect-pg-simple']}, redis (node-redis) ${p.redis}, pg ${p.pg} |`,
     `| services | Redis ${report.services.redis ?? 'not used'}, PostgreSQL ${report.services.postgres ?? 'not used'}, on 127.0.0.1 |`,
     `| load | autocannon ${p.autocannon} in its own process, ${options.connections} keep-alive connections, closed loop; ${pin} |`,
@@ -198,6 +208,7 @@ const METHOD = [
   '## Method',
   '',
   '- Every contender is the same Express 5 app (routes `/anonymous`, `/read`, `/write`, `/login`) in its own server process; only the session middleware and its store differ. express-session and the compat entry run with `resave: false, saveUninitialized: false` (express-session\'s recommended settings) and nothing else; the main entry runs with its defaults. Every store runs with its defaults, except that background pruning is off (`pruneSessionInterval: false`, `pruneInterval: false`). Redis and PostgreSQL clients are created by the app as the store docs show (node-redis `createClient`, `pg.Pool` with its default 10 connections).',
+  '- Reference rows, not session libraries: *floor* is the least a signed-cookie in-memory session can cost (bench/floor-session.ts: find the one cookie in the header, an HMAC check remembered per cookie value, a Map lookup; a login creates an id, signs it and sets the cookie), so the distance of the main entry with its MemoryStore from it is what the library itself adds; *bare Express + one Redis GET* and *+ one PostgreSQL primary-key SELECT* are the floor of any session read from that server (one round trip per request, no session).',
   '- Contenders run interleaved, A B C … A B C …, one round after another; each server is started fresh in each round and its sessions removed afterwards. Before the read and write scenarios the harness creates 1,000 sessions through the server itself (GET `/login`, keeping each Set-Cookie); the load then rotates through those cookies, one per request. Bare Express receives the same number of (meaningless) cookie headers.',
   '- The read and write routes answer 404 when the session is missing, so a broken session shows up as failed requests, not as speed.',
   '- Store commands per request. Redis: the delta of `INFO commandstats` on a separate connection, divided by the responses; it counts every command the server executed, including those inside a Lua script (after an `EVALSHA`, the commands listed with it ran inside that one round trip); the monitor\'s own `INFO` and `CLIENT LIST` are left out. PostgreSQL: the delta of `pg_stat_database.xact_commit` of a database only the benchmark uses (`tessera_bench`): committed transactions, i.e. autocommit statements; before reading it, the server makes each pooled connection publish its statistics (`pg_stat_force_next_flush()`, whose own transactions are subtracted).',
@@ -224,6 +235,7 @@ export function renderReport(report: Report, assets: { chartPath: string | undef
     '- `npm run bench`: every contender and scenario, 3 rounds, 0.5 s warm-up (1 s for a server\'s first scenario) and 2 s measured per scenario, at most 90 s of waiting for a quiet machine, then the scale section; within ten minutes on 2 cores.',
     '- `npm run bench -- --quick`: every contender and every scenario, one round, 0.2 s warm-up (0.3 s first) and 0.4 s measured, at most 2 s of waiting for a quiet machine, no scale section; under a minute. For a quick look: one short round is noisy.',
     '- `--scale` / `--no-scale`, `--scale-only`, `--rounds`, `--seconds`, `--warmup`, `--contenders`, `--scenarios`, `--growth N`, `--out DIR`, `--profile contender:scenario` (CPU; with `--heap`, allocations) (`npm run bench -- --help`).',
+    '- `--baseline <git-ref>`: every selected tessera contender runs a second time, right after the current one in every round, with `src/` as it was at that commit (copied with `git archive` under `.tmp/`, removed afterwards), and a before → after table follows the server CPU table: a comparison within one run, which two runs on a shared machine cannot give.',
     '',
   )
   return out.join('\n')

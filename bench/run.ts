@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { applyBaseline, checkoutBaseline, probeBaseline, type Baseline } from './baseline.ts'
 import type { Contender } from './contenders.ts'
 import { machineInfo } from './machine.ts'
 import { parseOptions, USAGE } from './options.ts'
@@ -46,6 +47,22 @@ if (options.render) {
   process.exit(0)
 }
 
+let baseline: Baseline | undefined
+if (options.baseline !== undefined) {
+  try {
+    baseline = checkoutBaseline(root, options.baseline)
+    // also on an exit the finally below never reaches (process.exit in a handler)
+    process.once('exit', (baseline as Baseline).remove)
+    options = applyBaseline(options, baseline)
+    log(`baseline: src/ at ${baseline.short} (${options.baseline}); checking that it loads`)
+    probeBaseline(baseline, [...options.contenders, ...options.profile.map((cell) => cell.contender)])
+  } catch (err) {
+    baseline?.remove()
+    process.stderr.write(`${(err as Error).message}\n`)
+    process.exit(1)
+  }
+}
+
 const started = performance.now()
 const runId = Date.now().toString(36)
 const needs = new Set<string>(options.contenders.map((c) => c.store))
@@ -62,7 +79,7 @@ const available = (c: Contender): boolean => {
 }
 // seconds the run may spend waiting for other people's load to pass, or measuring again because of it
 const patience = new Patience(options.patience)
-const env: Environment = { runId, tmpDir: join(tmpdir(), `tessera-bench-${runId}`), redisUrl: REDIS_URL, redis, pg, patience, log }
+const env: Environment = { runId, tmpDir: join(tmpdir(), `tessera-bench-${runId}`), redisUrl: REDIS_URL, redis, pg, patience, log, baselineSources: baseline?.sources }
 const contenders = options.contenders.filter(available)
 
 try {
@@ -79,6 +96,7 @@ try {
       loadAfter: machineInfo(root).load,
       services: { redis: redis?.version, postgres: pg?.version },
       contenders,
+      baseline: baseline === undefined ? undefined : { ref: baseline.ref, commit: baseline.commit, short: baseline.short },
       skipped: Object.fromEntries(skipped),
       cells,
       ceiling,
@@ -92,4 +110,5 @@ try {
   await redis?.close()
   await pg?.close()
   rmSync(env.tmpDir, { recursive: true, force: true })
+  baseline?.remove()
 }

@@ -1,7 +1,8 @@
 /**
  * One contender's server process: Express 5 on 127.0.0.1, port 0, with the routes of every scenario.
  * Started by the harness with an IPC channel; takes `BENCH_CONTENDER` and the store location as JSON
- * in `BENCH_LOCATION`. Sends `{ type: 'ready', port }`; answers `flush-pg` and `stop`. It exits when
+ * in `BENCH_LOCATION`, and for a `--baseline` twin the library's sources in `BENCH_SOURCES` (a file
+ * URL). Sends `{ type: 'ready', port }`; answers `flush-pg` and `stop`. It exits when
  * the harness goes away, and after `BENCH_MAX_LIFETIME` ms whatever happens. `--profile --heap`
  * brackets its measured load with `heap-start` and `heap-stop` (sampled allocations, kept or collected).
  */
@@ -10,10 +11,13 @@ import { writeFileSync } from 'node:fs'
 import { registerHooks } from 'node:module'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
-import { contenderById } from './contenders.ts'
-import { flushPostgresStats, openSessionLayer, type StoreLocation } from './session-layer.ts'
+import { contenderByRunId } from './contenders.ts'
+import { CURRENT_SOURCES, flushPostgresStats, openSessionLayer, type StoreLocation } from './session-layer.ts'
 
-const contender = contenderById(process.env.BENCH_CONTENDER ?? '')
+const contender = contenderByRunId(process.env.BENCH_CONTENDER ?? '')
+// a twin without its sources would measure the current ones under the baseline's name
+if (contender.baseline !== undefined && !process.env.BENCH_SOURCES) throw new Error(`${contender.id}: BENCH_SOURCES is not set`)
+const sources = process.env.BENCH_SOURCES || CURRENT_SOURCES
 const location = JSON.parse(process.env.BENCH_LOCATION ?? '{}') as StoreLocation
 const maxLifetime = Number(process.env.BENCH_MAX_LIFETIME ?? 900_000)
 
@@ -30,7 +34,7 @@ if (contender.openTelemetryApi !== true) {
   })
 }
 
-const layer = await openSessionLayer(contender, location)
+const layer = await openSessionLayer(contender, location, sources)
 const app = express()
 if (layer.middleware !== undefined) app.use(layer.middleware)
 

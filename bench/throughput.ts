@@ -54,13 +54,16 @@ export interface Environment {
   pg: PostgresMonitor | undefined
   patience: Patience
   log: (line: string) => void
+  /** `--baseline`: the copy of the library's sources (a file URL) the twins (`c.baseline` set) run. */
+  baselineSources?: string
 }
 
 const here = import.meta.dirname
 
 /** Where contender `c` keeps its sessions in round `round`: names no other run or contender uses. */
 export function locationOf(env: Environment, c: Contender, round: number): StoreLocation {
-  const slug = `${c.id.replace(/-/g, '_')}_${round}`
+  // a twin's id has an '@', which neither a table name nor a file name should carry
+  const slug = `${c.id.replace(/[^a-zA-Z0-9]/g, '_')}_${round}`
   return {
     redisUrl: env.redisUrl,
     databaseUrl: env.pg?.benchUrl ?? '',
@@ -71,11 +74,13 @@ export function locationOf(env: Environment, c: Contender, round: number): Store
 }
 
 /** Starts a contender's server on the server core. */
-export async function startServer(c: Contender, at: StoreLocation, execArgv: string[] = []): Promise<{ server: Child; port: number }> {
+export async function startServer(env: Environment, c: Contender, at: StoreLocation, execArgv: string[] = []): Promise<{ server: Child; port: number }> {
+  // set either way, so that a current contender never inherits a baseline's sources from the harness's environment
+  const sources = c.baseline === undefined ? '' : (env.baselineSources ?? '')
   const { child, ready } = await Child.start(join(here, 'server.ts'), {
     cpu: SERVER_CPU,
     execArgv,
-    env: { BENCH_CONTENDER: c.id, BENCH_LOCATION: JSON.stringify(at), BENCH_MAX_LIFETIME: '900000' },
+    env: { BENCH_CONTENDER: c.id, BENCH_LOCATION: JSON.stringify(at), BENCH_MAX_LIFETIME: '900000', BENCH_SOURCES: sources },
   })
   return { server: child, port: Number(ready.port) }
 }
@@ -175,7 +180,7 @@ async function measureCell(env: Environment, options: RunOptions, cell: Cell): P
 /** One contender in one round: start, seed, every scenario, stop, clean up. */
 async function runContender(env: Environment, options: RunOptions, generator: Child, c: Contender, round: number): Promise<CellResult[]> {
   const at = locationOf(env, c, round)
-  const { server, port } = await startServer(c, at)
+  const { server, port } = await startServer(env, c, at)
   const results: CellResult[] = []
   try {
     const cookies = await cookiesFor(c, port, options.scenarios, options.sessions)
@@ -185,7 +190,7 @@ async function runContender(env: Environment, options: RunOptions, generator: Ch
       warmup = options.warmup
       results.push(result)
       const failed = result.failed > 0 ? `  FAILED ${result.failed}` : ''
-      env.log(`  ${c.id.padEnd(14)} ${scenario.padEnd(9)} ${Math.round(result.requestsPerSecond).toString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${failed}`)
+      env.log(`  ${c.id.padEnd(22)} ${scenario.padEnd(9)} ${Math.round(result.requestsPerSecond).toString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${failed}`)
     }
   } finally {
     await server.stop()
@@ -209,6 +214,25 @@ async function measureCeiling(env: Environment, generator: Child, options: RunOp
   }
 }
 
+/**
+ * The contenders in the order they run in `round`: as given, except that in even rounds a
+ * `--baseline` twin runs before its current contender instead of after it, so that neither version
+ * always gets the later (warmer, or busier) place.
+ */
+export function inRoundOrder(contenders: readonly Contender[], round: number): Contender[] {
+  const order = [...contenders]
+  if (round % 2 === 1) return order
+  for (let i = 0; i + 1 < order.length; i++) {
+    const [current, twin] = [order[i] as Contender, order[i + 1] as Contender]
+    if (twin.baseline !== undefined && twin.id.startsWith(`${current.id}@`)) {
+      order[i] = twin
+      order[i + 1] = current
+      i++
+    }
+  }
+  return order
+}
+
 export async function runThroughput(env: Environment, options: RunOptions, contenders: Contender[]): Promise<{ cells: CellResult[]; ceiling: Ceiling }> {
   mkdirSync(env.tmpDir, { recursive: true })
   const generator = await startGenerator()
@@ -218,7 +242,7 @@ export async function runThroughput(env: Environment, options: RunOptions, conte
     ceiling = await measureCeiling(env, generator, options)
     for (let round = 1; round <= options.rounds; round++) {
       env.log(`round ${round}/${options.rounds}`)
-      for (const c of contenders) results.push(...(await runContender(env, options, generator, c, round)))
+      for (const c of inRoundOrder(contenders, round)) results.push(...(await runContender(env, options, generator, c, round)))
     }
   } finally {
     await generator.stop()

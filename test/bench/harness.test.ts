@@ -6,11 +6,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-const RUN = resolve(import.meta.dirname, '../../bench/run.ts')
+const ROOT = resolve(import.meta.dirname, '../..')
+const RUN = join(ROOT, 'bench/run.ts')
 
 describe('npm run bench', () => {
   describe('with --out and one tiny round', () => {
@@ -42,6 +43,45 @@ describe('npm run bench', () => {
       } finally {
         rmSync(out, { recursive: true, force: true })
       }
+    })
+  })
+
+  describe('with --baseline', () => {
+    it('runs each tessera contender again with src/ at that commit, in the same round, and adds the before → after table', { timeout: 30_000 }, () => {
+      const out = mkdtempSync(join(tmpdir(), 'tessera-bench-test-'))
+      try {
+        const args = [RUN, '--quick', '--contenders', 'main-memory', '--scenarios', 'read', '--patience', '0', '--baseline', 'HEAD', '--out', out]
+        const run = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 28_000 })
+        assert.equal(run.status, 0, run.stderr)
+        const short = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim()
+        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cells: Array<{ contender: string; round: number; failed: number }> }
+        assert.deepEqual(
+          results.cells.map((c) => [c.contender, c.round, c.failed]),
+          [
+            ['bare', 1, 0],
+            ['main-memory', 1, 0],
+            [`main-memory@${short}`, 1, 0],
+          ],
+        )
+        const report = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8')
+        assert.match(report, new RegExp(`^\\| tessera main \\+ MemoryStore \\(at ${short}\\) \\| \\d+\\.\\d\\d \\|$`, 'm'))
+        assert.match(report, new RegExp(`^### Before → after: src/ at ${short} → at `, 'm'))
+        // the copy of src/ is gone with the run
+        const left = existsSync(join(ROOT, '.tmp')) ? readdirSync(join(ROOT, '.tmp')) : []
+        assert.deepEqual(
+          left.filter((name) => name.startsWith(`bench-baseline-${run.pid}-`)),
+          [],
+        )
+        if (process.platform === 'linux') assert.match(report, /^\| tessera main \+ MemoryStore \| [\d.]+ → [\d.]+ \([+−±][\d.]+%\) \|$/m)
+      } finally {
+        rmSync(out, { recursive: true, force: true })
+      }
+    })
+
+    it('fails at once, saying why, when the ref names no commit', () => {
+      const run = spawnSync(process.execPath, [RUN, '--quick', '--baseline', 'no-such-ref-anywhere', '--contenders', 'main-memory'], { encoding: 'utf8', timeout: 10_000 })
+      assert.equal(run.status, 1)
+      assert.match(run.stderr, /^--baseline no-such-ref-anywhere: no such commit in this repository$/m)
     })
   })
 
