@@ -3,6 +3,7 @@ import type { CookieOptions } from './cookie.ts'
 import { cookieName, cookiePolicy, type CookieAttributes } from './cookie-options.ts'
 import { InvalidOptionError } from './errors.ts'
 import { SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
+import { checkedRevokedBefore } from './revoked-before.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
 import type { ExpressSessionStore } from './express-store.ts'
@@ -68,7 +69,9 @@ export interface SessionOptions {
   /**
    * Global revocation (R14): sessions created (or signed in) before this epoch ms are dead. A function
    * is asked on every load, so an app can end every session at once, on every instance, by changing
-   * the value it returns (from its configuration or database). Default: none.
+   * the value it returns (from its configuration or database). The function is asked synchronously: if
+   * it throws or returns anything but a number (a promise included), the request fails closed with
+   * `RevocationCheckError`. Default: none.
    */
   revokedBefore?: number | (() => number) | undefined
   /**
@@ -230,7 +233,7 @@ function resolveStoreErrorPolicy(value: SessionOptions['onStoreError']): 'fail' 
 
 function resolveRevokedBefore(value: SessionOptions['revokedBefore']): Policy['revokedBefore'] {
   if (value === undefined) return undefined
-  if (typeof value === 'function') return value
+  if (typeof value === 'function') return checkedRevokedBefore(value)
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidOptionError('revokedBefore', 'must be an epoch ms number or a function returning one')
   return () => value
 }
