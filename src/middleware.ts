@@ -55,6 +55,7 @@ export interface SessionHandler extends UserSessions {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void
   /** The store in use (a callback store given in the options is wrapped). */
   readonly store: SessionStore
+  /** Adds a listener. One that throws or rejects never affects the request: it is reported as a `TESSERA_LISTENER_ERROR` process warning. */
   on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
   off<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
 }
