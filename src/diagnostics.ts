@@ -1,3 +1,4 @@
+import { emitSafely } from './emit-safely.ts'
 import type { Engine } from './engine/engine.ts'
 import type { Diagnostic, DiagnosticCode, DiagnosticDetails } from './events.ts'
 import { formatDuration } from './format-duration.ts'
@@ -70,7 +71,7 @@ export function diagnose<C extends DiagnosticCode>(engine: Engine, code: C, deta
   if (!isReported(engine, code)) return
   const { message, fix } = (TEXT[code] as Text<C>)(details)
   if (engine.events.listenerCount('diagnostic') > 0) {
-    engine.events.emit('diagnostic', { code, message, fix, details } as Diagnostic)
+    emitSafely(engine.events, 'diagnostic', { code, message, fix, details } as Diagnostic)
     return
   }
   printed.add(code)

@@ -11,6 +11,7 @@ export const TesseraErrorCodes = [
   'ERR_TESSERA_INVALID_SESSION_STATE',
   'ERR_TESSERA_SESSION_DATA',
   'ERR_TESSERA_STORE_REPLICATION',
+  'ERR_TESSERA_REVOCATION_CHECK',
 ] as const
 
 /** The union of every error code. */
@@ -111,4 +112,14 @@ export class StoreReplicationError extends TesseraError {
     this.acknowledged = acknowledged
     this.required = required
   }
+}
+
+/**
+ * The app's `revokedBefore` function threw (its error is the `cause`) or answered something other
+ * than an epoch ms number, a promise included: whether the session is revoked is unknown, so the
+ * request fails closed. The session is neither used nor deleted; the next request asks again.
+ */
+export class RevocationCheckError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_REVOCATION_CHECK'
+  override readonly status = 500
 }

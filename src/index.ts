@@ -14,6 +14,7 @@ export {
   InvalidSessionStateError,
   SessionDataError,
   StoreReplicationError,
+  RevocationCheckError,
   TesseraErrorCodes,
   type TesseraErrorCode,
 } from './errors.ts'

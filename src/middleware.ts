@@ -55,6 +55,7 @@ export interface SessionHandler extends UserSessions {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void
   /** The store in use (a callback store given in the options is wrapped). */
   readonly store: SessionStore
+  /** Adds a listener. One that throws or rejects never affects the request: it is reported as a `TESSERA_LISTENER_ERROR` process warning. */
   on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
   off<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): SessionHandler
 }
@@ -119,7 +120,12 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       state.clientCookie = 'sent'
       engine.emit('rejected', () => ({ reason: presented.rejected }))
       finish(state)
-    } else loadSession(state, presented, rotations).then((loaded) => onLoaded(state, presented, loaded))
+    } else {
+      loadSession(state, presented, rotations).then(
+        (loaded) => onLoaded(state, presented, loaded),
+        (err: unknown) => failClosed(state, err),
+      )
+    }
   }
   return describeHandler(handler, engine)
 }
@@ -193,10 +199,18 @@ function onLoaded(state: RequestState, presented: Presented, loaded: Loaded): vo
         state.next()
         return
       }
-      // fail closed: no session, no new id, no cookie; the error becomes a 503
-      delete (state.req as SessionRequest)[kState]
-      state.next(loaded.error)
+      // the error becomes a 503
+      failClosed(state, loaded.error)
   }
+}
+
+/**
+ * The load failed (the store, or the app's `revokedBefore`: a rejection here would otherwise be
+ * unhandled and end the process): no session, no new id, no cookie, and the error goes to `next()`.
+ */
+function failClosed(state: RequestState, err: unknown): void {
+  delete (state.req as SessionRequest)[kState]
+  state.next(err)
 }
 
 /** The request goes on without a loaded session; with `saveUninitialized` it gets a new one at once. */

@@ -1,38 +1,17 @@
 import type { IncomingMessage } from 'node:http'
-import type { CookieOptions } from './cookie.ts'
 import { cookieName, cookiePolicy, type CookieAttributes } from './cookie-options.ts'
 import { InvalidOptionError } from './errors.ts'
 import { headerMacName, resolveHeader, type IdHeader } from './header-option.ts'
 import { SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
+import { checkedRevokedBefore } from './revoked-before.ts'
 import { resolveSecrets } from './secrets.ts'
 import type { Secret } from './signing.ts'
-import type { ExpressSessionStore } from './express-store.ts'
-import type { SessionStore } from './stores/contract.ts'
+import type { SharedSessionOptions } from './shared-options.ts'
 
-/** Options of the main entry: express-session's names, secure defaults, and a few additions. */
-export interface SessionOptions {
+/** Options of the main entry: express-session's names (see `SharedSessionOptions`), secure defaults, and a few additions. */
+export interface SessionOptions extends SharedSessionOptions {
   /** One secret or up to five; the first signs, all verify (rotation). In production the first must be 32 bytes or more; no key twice. */
   secret: Secret | Secret[]
-  /** Cookie name. Default `sid` in development, `__Host-sid` in production (`__Secure-sid` when a domain or path rules out `__Host-`). */
-  name?: string | undefined
-  /** Legacy alias of `name`. */
-  key?: string | undefined
-  /** A built-in store or any express-session store. Default: a `MemoryStore` (warns in production). */
-  store?: SessionStore | ExpressSessionStore | undefined
-  /** Cookie attributes, or a function of the request that returns them. */
-  cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
-  /** Id generator; its output must be 22–120 base64url characters. Default 32 random bytes. */
-  genid?: ((req: IncomingMessage) => string) | undefined
-  /** `true` slides a loaded session's expiry on every request instead of every `touchAfter`. Default false. */
-  resave?: boolean | undefined
-  /** `true` stores and sends a cookie for every new session, even an empty one. Default false. */
-  saveUninitialized?: boolean | undefined
-  /** `true` re-sends the cookie on every response that has a session. Default false. */
-  rolling?: boolean | undefined
-  /** Trust `X-Forwarded-Proto` (`true`), only the socket (`false`), or Express's `trust proxy` (undefined). */
-  proxy?: boolean | undefined
-  /** What `req.session = null` does: `'keep'` the stored session (default) or `'destroy'` it. */
-  unset?: 'destroy' | 'keep' | undefined
   /** Milliseconds of inactivity after which a session dies. Default 30 minutes (or `cookie.maxAge` when set). */
   idleTimeout?: number | undefined
   /** Milliseconds after creation (or `login`) after which a session dies whatever its activity. Default 12 hours. */
@@ -69,7 +48,9 @@ export interface SessionOptions {
   /**
    * Global revocation (R14): sessions created (or signed in) before this epoch ms are dead. A function
    * is asked on every load, so an app can end every session at once, on every instance, by changing
-   * the value it returns (from its configuration or database). Default: none.
+   * the value it returns (from its configuration or database). The function is asked synchronously: if
+   * it throws or returns anything but a number (a promise included), the request fails closed with
+   * `RevocationCheckError`. Default: none.
    */
   revokedBefore?: number | (() => number) | undefined
   /**
@@ -243,7 +224,7 @@ function resolveStoreErrorPolicy(value: SessionOptions['onStoreError']): 'fail' 
 
 function resolveRevokedBefore(value: SessionOptions['revokedBefore']): Policy['revokedBefore'] {
   if (value === undefined) return undefined
-  if (typeof value === 'function') return value
+  if (typeof value === 'function') return checkedRevokedBefore(value)
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidOptionError('revokedBefore', 'must be an epoch ms number or a function returning one')
   return () => value
 }

@@ -40,7 +40,21 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
     if (secrets === undefined) return
     req.sessionStore = settings.store
     req.sessionID = getCookie(req, settings.name, secrets, settings.verified) as string
-    const state: CompatState = { settings, req, res, next, secrets, cookieId: req.sessionID, originalId: undefined, originalHash: undefined, savedHash: undefined, touched: false, unserializable: false }
+    const state: CompatState = {
+      settings,
+      req,
+      res,
+      next,
+      secrets,
+      cookieId: req.sessionID,
+      originalId: undefined,
+      originalHash: undefined,
+      savedHash: undefined,
+      touched: false,
+      unserializable: false,
+      unwrappedReload: undefined,
+      unwrappedSave: undefined,
+    }
     onHeaders(res, setSessionCookie, state)
     holdEnd(res, COMPAT_END, state)
     if (!req.sessionID) {

@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Cookie, type CookieOptions } from '../cookie.ts'
 import { deprecate } from '../deprecate.ts'
 import { VerifiedCookies } from '../engine/verified-cookies.ts'
-import { Session, type CompatRequest, type ExpressSessionStore, type Store } from '../express-store.ts'
+import { Session, type CompatRequest, type Store } from '../express-store.ts'
 import { generateLegacyId } from '../id.ts'
 import { COMPAT_OPTION_NAMES, COOKIE_OPTION_NAMES, findUnknownOptions } from '../option-names.ts'
 import { isSecureRequest } from '../request-security.ts'
+import type { SharedSessionOptions } from '../shared-options.ts'
 import type { Secret } from '../signing.ts'
-import { isContractStore, type SessionStore } from '../stores/contract.ts'
+import { isContractStore } from '../stores/contract.ts'
 import { toCallbackStore } from '../stores/legacy.ts'
 import { MemoryStore } from './memory-store.ts'
 import { noticeUnknownOptions } from './unknown-options-notice.ts'
@@ -21,19 +22,8 @@ const MEMORY_WARNING =
   'memory, and will not scale past a single process.'
 
 /** The options of the compat entry: exactly express-session 1.19's. */
-export interface CompatSessionOptions {
+export interface CompatSessionOptions extends SharedSessionOptions {
   secret?: Secret | Secret[] | undefined
-  name?: string | undefined
-  /** Legacy alias of `name`. */
-  key?: string | undefined
-  store?: ExpressSessionStore | SessionStore | undefined
-  cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
-  genid?: ((req: IncomingMessage) => string) | undefined
-  resave?: boolean | undefined
-  saveUninitialized?: boolean | undefined
-  rolling?: boolean | undefined
-  proxy?: boolean | undefined
-  unset?: 'destroy' | 'keep' | undefined
 }
 
 export type NextFunction = (err?: unknown) => void

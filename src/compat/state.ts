@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { CompatRequest } from '../express-store.ts'
+import type { CompatRequest, Session } from '../express-store.ts'
 import type { Secret } from '../signing.ts'
 import type { CompatSettings, NextFunction } from './options.ts'
 
@@ -22,4 +22,8 @@ export interface CompatState {
   touched: boolean
   /** The header-time hook could not serialize the session: it is not saved either. */
   unserializable: boolean
+  /** `req.session`'s own `reload` and `save`, before the compat wrappers (which call them) replaced them. */
+  unwrappedReload: Session['reload'] | undefined
+  unwrappedSave: Session['save'] | undefined
 }
+

@@ -3,6 +3,7 @@ import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { SessionDataError, StoreTimeoutError, StoreUnavailableError, type TesseraError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
+import { emitSafely } from '../emit-safely.ts'
 import { isSecureRequest } from '../request-security.ts'
 import type { Policy } from '../options.ts'
 import type { SessionStore } from '../stores/contract.ts'
@@ -89,14 +90,17 @@ export class Engine {
     return clientFingerprint(this.#hashKey, this.policy.binding, req)
   }
 
-  /** Emits, and feeds the event's counter, building the payload only when someone listens or a meter provider is registered. */
+  /**
+   * Emits (a listener's failure never reaches the request: see `emitSafely`), and feeds the event's
+   * counter, building the payload only when someone listens or a meter provider is registered.
+   */
   emit<E extends SessionEventName>(name: E, payload: () => SessionEvents[E]): void {
     const count = this.#telemetry?.eventCounter(name)
     const listening = this.events.listenerCount(name) > 0
     if (count === undefined && !listening) return
     const value = payload()
     count?.(value)
-    if (listening) this.events.emit(name, value)
+    if (listening) emitSafely(this.events, name, value)
   }
 
   isSecure(req: IncomingMessage): boolean {

@@ -13,6 +13,7 @@ describe('public exports', () => {
           'InvalidOptionError',
       'InvalidSessionStateError',
       'MemoryStore',
+      'RevocationCheckError',
       'SessionDataError',
       'SessionGoneError',
       'SessionTooLargeError',
@@ -59,6 +60,7 @@ describe('public exports', () => {
       new main.InvalidSessionStateError('state'),
       new main.SessionDataError('bad'),
       new main.StoreReplicationError('lagging', 0, 1),
+      new main.RevocationCheckError('unknown'),
     ]
     for (const error of errors) assert.ok(error instanceof main.TesseraError)
     assert.deepEqual(errors.map((error) => error.code).sort(), [...TesseraErrorCodes].sort())

@@ -5,19 +5,15 @@
  * that the store still returns is destroyed. Deadlines are short and real (the stores expire records
  * on their own clock); the assertions are on outcomes only, never on durations.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { createRequire } from 'node:module'
 import express from 'express'
-import { RedisStore } from 'connect-redis'
-import { createClient } from 'redis'
-import pg from 'pg'
 import session from '../../src/index.ts'
 import { listen } from '../support/http.ts'
-import { PG_URL, REDIS_URL, postgresSkip, redisSkip, uniqueName } from '../support/services.ts'
+import { postgresSkip, redisSkip } from '../support/services.ts'
+import { pgSimpleSchemas } from '../support/connect-pg-simple.ts'
+import { redisPrefixes } from '../support/connect-redis.ts'
 
-const require = createRequire(import.meta.url)
-const connectPgSimple = require('connect-pg-simple') as (s: unknown) => new (options: object) => { touch?: unknown }
 const SECRET = 'a test secret that is long enough to pass the policy'
 /** Whole seconds: both stores keep their expiry at a resolution of one second. */
 const IDLE = 3000
@@ -80,33 +76,17 @@ async function expiredRecord(store: object, exists: () => Promise<boolean>, afte
 describe('express-session stores under the main entry: sliding and expiry', async () => {
   describe('connect-redis on Redis', async () => {
     const skip = await redisSkip()
-    let client: ReturnType<typeof createClient>
-    const prefixes: string[] = []
-    before(async () => {
-      if (skip) return
-      client = createClient({ url: REDIS_URL })
-      await client.connect()
-    })
-    after(async () => {
-      if (!client?.isOpen) return
-      for (const prefix of prefixes) {
-        for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) if (keys.length) await client.del(keys)
-      }
-      await client.quit()
-    })
-    const keys = (prefix: string) => async () => (await client.keys(`${prefix}*`)).length > 0
+    const redis = redisPrefixes(skip)
+    const keys = (prefix: string) => async () => (await redis.keys(prefix)).length > 0
 
     it('a user who only reads stays signed in past the idle timeout (reads slide the expiry through touch)', { skip, timeout: 30_000 }, async () => {
-      const prefix = uniqueName('tess:crslide') + ':'
-      prefixes.push(prefix)
-      await readOnlyUser(new RedisStore({ client, prefix }), keys(prefix))
+      const { store, prefix } = redis.connectRedis('tess:crslide')
+      await readOnlyUser(store, keys(prefix))
     })
 
     it('a record past its expiry that a store without touch still returns is destroyed', { skip, timeout: 30_000 }, async () => {
-      const prefix = uniqueName('tess:crexp') + ':'
-      prefixes.push(prefix)
       // a store that keeps records a minute, whatever their cookie says, and cannot slide them
-      const store = new RedisStore({ client, prefix, ttl: () => 60 })
+      const { store, prefix } = redis.connectRedis('tess:crexp', { ttl: () => 60 })
       ;(store as { touch?: unknown }).touch = undefined
       await expiredRecord(store, keys(prefix))
     })
@@ -114,24 +94,11 @@ describe('express-session stores under the main entry: sliding and expiry', asyn
 
   describe('connect-pg-simple on PostgreSQL', async () => {
     const skip = await postgresSkip()
-    let pool: pg.Pool
-    const schemas: string[] = []
-    before(() => {
-      if (!skip) pool = new pg.Pool({ connectionString: PG_URL, max: 4 })
-    })
-    after(async () => {
-      if (!pool) return
-      for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-      await pool.end()
-    })
-    /** A connect-pg-simple store in a schema of its own (its primary key constraint has a fixed name). */
+    const schemas = pgSimpleSchemas('tess_cpgslide', skip)
     async function pgStore() {
-      const schemaName = uniqueName('tess_cpgslide').toLowerCase()
-      schemas.push(schemaName)
-      await pool.query(`CREATE SCHEMA "${schemaName}"`)
-      const PgStore = connectPgSimple(session)
-      const store = new PgStore({ pool, schemaName, createTableIfMissing: true, pruneSessionInterval: false })
-      const count = async (where: string) => (await pool.query(`SELECT count(*)::int AS n FROM "${schemaName}".session WHERE ${where}`)).rows[0].n > 0
+      const { schemaName, newStore } = await schemas.create(session)
+      const store = newStore()
+      const count = async (where: string) => (await schemas.pool.query(`SELECT count(*)::int AS n FROM "${schemaName}".session WHERE ${where}`)).rows[0].n > 0
       // connect-pg-simple leaves expired rows until it prunes (off here): it only stops returning them
       return { store, schemaName, exists: () => count('true'), live: () => count('expire >= now()') }
     }
@@ -145,7 +112,7 @@ describe('express-session stores under the main entry: sliding and expiry', asyn
       const { store, schemaName, exists } = await pgStore()
       store.touch = undefined
       // the store keeps the row an hour longer than its cookie says (its own expiry column)
-      await expiredRecord(store, exists, () => pool.query(`UPDATE "${schemaName}".session SET expire = now() + interval '1 hour'`))
+      await expiredRecord(store, exists, () => schemas.pool.query(`UPDATE "${schemaName}".session SET expire = now() + interval '1 hour'`))
     })
   })
 })

@@ -18,11 +18,11 @@ import express from 'express'
 import { storeKeyOf } from '../../src/engine/engine.ts'
 import { listen, type Client } from '../support/http.ts'
 import { PG_URL, REDIS_URL, postgresSkip, redisSkip, uniqueName } from '../support/services.ts'
+import { PgSimpleSchemas } from '../support/connect-pg-simple.ts'
 import { APP_SECRET, startApp, stopApp, type AppProcess } from '../support/spawn-app.ts'
 
 const require = createRequire(import.meta.url)
 const expressSession = require('express-session') as (options: object) => express.RequestHandler
-const connectPgSimple = require('connect-pg-simple') as (s: unknown) => new (options: object) => object
 
 /** Sessions rotated per test, and requests presenting the old id at once for each. */
 const ROUNDS = 12
@@ -175,12 +175,12 @@ describe('concurrent requests presenting an id as it is rotated', { timeout: 120
       })
 
       it(`connect-pg-simple, ${label}: one new id for all, one new record, and a logout ends both cookies`, { skip: pgSkipped }, async () => {
-        const schemaName = uniqueName('tess_race').toLowerCase()
-        const pool = new pg.Pool({ connectionString: PG_URL, max: 2 })
-        await pool.query(`CREATE SCHEMA "${schemaName}"`)
+        const schemas = new PgSimpleSchemas('tess_race')
+        schemas.open(2)
         try {
-          const PgStore = connectPgSimple(expressSession)
-          const legacy = await legacyApp(new PgStore({ pool, schemaName, createTableIfMissing: true, pruneSessionInterval: false }))
+          const { schemaName, newStore } = await schemas.create(expressSession)
+          const pool = schemas.pool
+          const legacy = await legacyApp(newStore())
           try {
             // the table exists once the express-session store has written to it
             await legacy.get('/login?user=setup', { headers: { cookie: '' } })
@@ -190,8 +190,7 @@ describe('concurrent requests presenting an id as it is rotated', { timeout: 120
             await legacy.close()
           }
         } finally {
-          await pool.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`)
-          await pool.end()
+          await schemas.close()
         }
       })
     }

@@ -4,22 +4,21 @@
  * express-session (or by the main entry on the old store) keep their session on the first request
  * after the switch; it moves into the new store and leaves the old one, and a logout clears both.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import express from 'express'
 import { RedisStore as ConnectRedisStore } from 'connect-redis'
-import { createClient } from 'redis'
-import pg from 'pg'
 import session, { migrateStore, type SessionStore } from '../../src/index.ts'
 import { RedisStore } from '../../src/stores/redis.ts'
 import { PostgresStore } from '../../src/stores/postgres.ts'
 import { listen } from '../support/http.ts'
-import { PG_URL, REDIS_URL, postgresSkip, redisSkip, uniqueName } from '../support/services.ts'
+import { postgresSkip, redisSkip } from '../support/services.ts'
+import { pgSimpleSchemas } from '../support/connect-pg-simple.ts'
+import { redisPrefixes } from '../support/connect-redis.ts'
 
 const require = createRequire(import.meta.url)
 const expressSession = require('express-session') as (options: object) => express.RequestHandler
-const connectPgSimple = require('connect-pg-simple') as (s: unknown) => new (options: object) => object
 const SECRET = 'a store migration test secret, long enough for the policy'
 
 /** The routes of both apps: the "before" app on express-session, the "after" app on the main entry. */
@@ -177,28 +176,14 @@ describe('migrateStore', () => {
 
   describe('connect-redis → RedisStore', async () => {
     const skip = await redisSkip()
-    let client: ReturnType<typeof createClient>
-    const prefixes: string[] = []
-    before(async () => {
-      if (skip) return
-      client = createClient({ url: REDIS_URL })
-      await client.connect()
-    })
-    after(async () => {
-      if (!client?.isOpen) return
-      for (const prefix of prefixes) {
-        const keys = await client.keys(`${prefix}*`)
-        if (keys.length > 0) await client.del(keys)
-      }
-      await client.quit()
-    })
+    const redis = redisPrefixes(skip)
     const backend = async (): Promise<Backend> => {
-      const oldPrefix = uniqueName('tess:mig:old') + ':'
-      const newPrefix = uniqueName('tess:mig:new') + ':'
-      prefixes.push(oldPrefix, newPrefix)
+      const oldPrefix = redis.prefix('tess:mig:old')
+      const newPrefix = redis.prefix('tess:mig:new')
+      const client = redis.client
       return {
         oldStore: () => new ConnectRedisStore({ client, prefix: oldPrefix }),
-        oldCount: async () => (await client.keys(`${oldPrefix}*`)).length,
+        oldCount: async () => (await redis.keys(oldPrefix)).length,
         newStore: () => new RedisStore({ client, prefix: newPrefix }),
         // session records only: tombstones are `<prefix>t:…`, user indexes `<prefix>u:…`
         // session records only: user indexes are `<prefix>u:…`, and a destroyed session's key is its tombstone (only `_d`)
@@ -214,24 +199,12 @@ describe('migrateStore', () => {
 
   describe('connect-pg-simple → PostgresStore', async () => {
     const skip = await postgresSkip()
-    let pool: pg.Pool
-    const schemas: string[] = []
-    before(() => {
-      if (!skip) pool = new pg.Pool({ connectionString: PG_URL, max: 4 })
-    })
-    after(async () => {
-      if (!pool) return
-      for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-      await pool.end()
-    })
+    const schemas = pgSimpleSchemas('tess_mig', skip)
     const backend = async (): Promise<Backend> => {
-      // connect-pg-simple names its primary key constraint "session_pkey": one schema per test
-      const schemaName = uniqueName('tess_mig').toLowerCase()
-      schemas.push(schemaName)
-      await pool.query(`CREATE SCHEMA "${schemaName}"`)
-      const PgStore = connectPgSimple(expressSession)
+      const { schemaName, newStore } = await schemas.create(expressSession)
+      const pool = schemas.pool
       return {
-        oldStore: () => new PgStore({ pool, schemaName, createTableIfMissing: true, pruneSessionInterval: false }),
+        oldStore: newStore,
         oldCount: async () => Number((await pool.query(`SELECT count(*)::int AS n FROM "${schemaName}".session`)).rows[0].n),
         newStore: () => new PostgresStore({ pool, schemaName, tableName: 'tessera_sessions', pruneInterval: false }),
         newCount: async () => Number((await pool.query(`SELECT count(*)::int AS n FROM "${schemaName}".tessera_sessions`)).rows[0].n),

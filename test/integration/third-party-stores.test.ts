@@ -3,21 +3,19 @@
  * the local Redis and connect-pg-simple against the local PostgreSQL, through login → read →
  * modify → logout, on Express 5 and 4.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import express5 from 'express'
-import { RedisStore } from 'connect-redis'
-import { createClient } from 'redis'
-import pg from 'pg'
 import session from '../../src/index.ts'
 import compat from '../../src/compat.ts'
 import { listen } from '../support/http.ts'
-import { PG_URL, REDIS_URL, postgresSkip, redisSkip, uniqueName } from '../support/services.ts'
+import { postgresSkip, redisSkip } from '../support/services.ts'
+import { pgSimpleSchemas } from '../support/connect-pg-simple.ts'
+import { redisPrefixes } from '../support/connect-redis.ts'
 
 const require = createRequire(import.meta.url)
 const express4 = require('express4') as typeof express5
-const connectPgSimple = require('connect-pg-simple') as (s: unknown) => new (options: object) => object
 const SECRET = 'a test secret that is long enough to pass the policy'
 
 type Entry = 'main' | 'compat'
@@ -75,18 +73,10 @@ const matrix: Array<[string, typeof express5]> = [
 
 describe('connect-redis 10 with node-redis', async () => {
   const skip = await redisSkip()
-  let client: ReturnType<typeof createClient>
-  before(async () => {
-    if (skip) return
-    client = createClient({ url: REDIS_URL })
-    await client.connect()
-  })
-  after(async () => {
-    if (client?.isOpen) await client.quit()
-  })
+  const redis = redisPrefixes(skip)
   const stores: StoreFactory = () => {
-    const prefix = uniqueName('tess:cr') + ':'
-    return { store: new RedisStore({ client, prefix }), name: prefix }
+    const { store, prefix } = redis.connectRedis('tess:cr')
+    return { store, name: prefix }
   }
   for (const entry of ['main', 'compat'] as const) {
     for (const [label, mod] of matrix) {
@@ -94,7 +84,7 @@ describe('connect-redis 10 with node-redis', async () => {
         const { store, name } = stores()
         await journey(mod, entry, store)
         // logout really deleted the record
-        assert.deepEqual(await client.keys(`${name}*`), [])
+        assert.deepEqual(await redis.keys(name), [])
       })
     }
   }
@@ -102,27 +92,13 @@ describe('connect-redis 10 with node-redis', async () => {
 
 describe('connect-pg-simple', async () => {
   const skip = await postgresSkip()
-  let pool: pg.Pool
-  const schemas: string[] = []
-  before(() => {
-    if (!skip) pool = new pg.Pool({ connectionString: PG_URL, max: 4 })
-  })
-  after(async () => {
-    if (!pool) return
-    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-    await pool.end()
-  })
+  const schemas = pgSimpleSchemas('tess_cpg', skip)
   for (const entry of ['main', 'compat'] as const) {
     for (const [label, mod] of matrix) {
       it(`works with the ${entry} entry on ${label}`, { skip }, async () => {
-        // connect-pg-simple names its primary key constraint "session_pkey": one schema per test
-        const schemaName = uniqueName('tess_cpg').toLowerCase()
-        schemas.push(schemaName)
-        await pool.query(`CREATE SCHEMA "${schemaName}"`)
-        const PgStore = connectPgSimple(entry === 'main' ? session : compat)
-        const store = new PgStore({ pool, schemaName, createTableIfMissing: true, pruneSessionInterval: false })
-        await journey(mod, entry, store)
-        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${schemaName}".session`)
+        const { schemaName, newStore } = await schemas.create(entry === 'main' ? session : compat)
+        await journey(mod, entry, newStore())
+        const { rows } = await schemas.pool.query(`SELECT count(*)::int AS n FROM "${schemaName}".session`)
         assert.equal(rows[0].n, 0)
       })
     }

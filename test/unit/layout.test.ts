@@ -1,7 +1,8 @@
 /**
  * The layout's rules, read from the sources: no import cycles (type-only imports included), the
  * main entry imports nothing from compat/, a request's phases (read → load → use → commit) never
- * call back into an earlier one, and only the commit step touches `res`.
+ * call back into an earlier one, only the commit step touches `res`, a compat request keeps its
+ * state in one record, and the options both entries take are declared once.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -51,6 +52,13 @@ function importsOf(file: string, text: string): Edge[] {
 function graph(): { files: string[]; edges: Edge[] } {
   const files = sources()
   return { files, edges: files.flatMap((file) => importsOf(file, readFileSync(SRC + file, 'utf8'))) }
+}
+
+/** The properties an exported interface declares itself (not those it extends). */
+function optionNames(file: string, name: string): string[] {
+  const body = new RegExp(`^export interface ${name}\\b[^{]*\\{\\n([\\s\\S]*?)^\\}`, 'm').exec(readFileSync(SRC + file, 'utf8'))?.[1]
+  assert.ok(body !== undefined, `interface ${name} in ${file}`)
+  return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((match) => match[1] as string)
 }
 
 /** Every cycle found by a depth-first walk, each as the files on it. */
@@ -136,6 +144,20 @@ describe('source layout', () => {
       return to < from
     })
     assert.deepEqual(wrong.map((e) => `${e.from} → ${e.to}`), [])
+  })
+
+  it("keeps a compat request's state in its one state record: no map on the compat request path", () => {
+    // a WeakMap entry per request cost more than the rest of the wrappers' work (measured)
+    const requestPath = ['compat/middleware.ts', 'compat/request-session.ts', 'compat/commit.ts', 'compat/decide.ts', 'compat/cookie-id.ts']
+    const mapping = requestPath.filter((file) => /new (?:Weak)?Map\b/.test(readFileSync(SRC + file, 'utf8')))
+    assert.deepEqual(mapping, [])
+  })
+
+  it('declares the options both entries take once, in shared-options.ts', () => {
+    const shared = optionNames('shared-options.ts', 'SharedSessionOptions')
+    assert.ok(shared.length >= 10, shared.join())
+    const redeclared = [...optionNames('options.ts', 'SessionOptions'), ...optionNames('compat/options.ts', 'CompatSessionOptions')].filter((name) => shared.includes(name))
+    assert.deepEqual(redeclared, [])
   })
 
   it('touches res only in engine/commit.ts and the hooks it is built on (engine/response-hooks.ts)', () => {
