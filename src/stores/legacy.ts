@@ -11,6 +11,7 @@ import {
   type StoredSession,
   type UpdateResult,
 } from './contract.ts'
+import { checkMeta } from './record.ts'
 
 /**
  * The one place where the two store interfaces meet:
@@ -207,7 +208,7 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
       const data: SessionValues = Object.create(null)
       for (const key of Object.keys(found)) if (key !== 'cookie' && key !== META_KEY) data[key] = found[key]
       const extra = found[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
-      const meta = extra?.meta ?? null
+      const meta = checkMeta('callback store', extra?.meta ?? null)
       const slideTo = Math.min(slide?.slideTo ?? -Infinity, meta?.absoluteExpiresAt ?? Infinity)
       if (canTouch && expiresAt < (slide?.slideIfBefore ?? Infinity) && slideTo > expiresAt) await touchLegacy(id, found, slideTo)
       return { data, meta, userId: extra?.userId ?? null, expiresAt, version: 1 }

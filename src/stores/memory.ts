@@ -16,6 +16,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { checkMeta, toRecord } from './record.ts'
 
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
@@ -148,7 +149,7 @@ export class MemoryStore implements SessionStore {
   #toStored(entry: Entry): StoredSession {
     const data: SessionValues = Object.create(null)
     for (const [key, json] of entry.fields) data[key] = parseJson(json)
-    return { data, meta: entry.meta, userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version }
+    return toRecord('memory', { data, meta: checkMeta('memory', entry.meta), userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version })
   }
 
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {

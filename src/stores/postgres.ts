@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../errors.ts'
-import { parseJson } from '../safe-json.ts'
 import { DATA_FORMAT, checkKey, decodeData, encodeData, encodeValues } from './json-fields.ts'
 import {
   kContractStore,
   type CreateResult,
   type GetOptions,
   type NewSession,
-  type SessionMeta,
   type SessionPatch,
   type SessionStore,
   type StoredSession,
@@ -17,6 +15,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { parseMeta, toRecord } from './record.ts'
 
 /** One query as `pg` takes it: named (prepared once per connection) unless `prepare: false`. */
 export interface PostgresQuery {
@@ -402,7 +401,7 @@ export class PostgresStore implements SessionStore {
   // LIST_BY_USER_SQL
   async listByUser(userId: string): Promise<UserSessionInfo[]> {
     const rows = await this.#query('listByUser', 'listByUser', [userId, Date.now()])
-    return rows.map((row) => ({ id: row.id as string, expiresAt: Number(row.expires_at), meta: parseMeta(row.meta) }))
+    return rows.map((row) => ({ id: row.id as string, expiresAt: Number(row.expires_at), meta: parseMeta('postgres', row.meta) }))
   }
 
   // DESTROY_BY_USER_SQL: WITH (DELETE … RETURNING), (INSERT tombstones) SELECT count
@@ -471,32 +470,8 @@ function isDataException(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code === '54000' || code === '54001')
 }
 
-function parse(text: unknown, what: string): unknown {
-  if (typeof text !== 'string') throw new SessionDataError(`postgres: stored session ${what} is not JSON text`)
-  try {
-    return parseJson(text)
-  } catch (err) {
-    throw new SessionDataError(`postgres: stored session ${what} is not valid JSON`, { cause: err })
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function parseMeta(text: unknown): SessionMeta | null {
-  if (text === null) return null
-  const meta = parse(text, 'metadata')
-  // the engine decides expiry with these: a record whose deadlines are not numbers is not trusted
-  if (!isObject(meta) || !Number.isFinite(meta.createdAt) || !Number.isFinite(meta.absoluteExpiresAt) || !Number.isFinite(meta.idleTimeout)) {
-    throw new SessionDataError('postgres: stored session metadata has the wrong shape')
-  }
-  return meta as unknown as SessionMeta
-}
-
 function toStored(row: Record<string, unknown>): StoredSession {
   const data = decodeData('postgres', row.data)
-  const meta = parseMeta(row.meta)
-  const userId = row.user_id
-  return { data, meta, userId: typeof userId === 'string' ? userId : null, expiresAt: Number(row.expires_at), version: Number(row.version) }
+  const meta = parseMeta('postgres', row.meta)
+  return toRecord('postgres', { data, meta, userId: row.user_id ?? null, expiresAt: Number(row.expires_at), version: Number(row.version) })
 }

@@ -17,6 +17,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { parseMeta, toRecord } from './record.ts'
 import { commandsOf, type Commands, type IoRedisLike, type NodeRedisClientLike, type NodeRedisClusterLike } from './redis/client.ts'
 import { SCRIPTS, type Script } from './redis/scripts.ts'
 
@@ -353,7 +354,7 @@ export class RedisStore implements SessionStore {
     if (owner !== userId || expiresAt === undefined || expiresAt === '' || Number(expiresAt) <= Date.now()) return null
     let parsed: SessionMeta | null = null
     try {
-      if (meta !== undefined && meta !== '') parsed = parseMeta(meta)
+      if (meta !== undefined && meta !== '') parsed = parseMeta('redis', meta)
     } catch {
       // unreadable metadata does not hide the session from its owner's list
     }
@@ -433,12 +434,6 @@ function parseField(field: string, json: string): unknown {
   }
 }
 
-function parseMeta(json: string): SessionMeta | null {
-  const meta = parseField('_m', json)
-  if (meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) throw new SessionDataError('redis: session metadata is not an object')
-  return meta as SessionMeta | null
-}
-
 /** A session read field by field from a hash reply (see `decode`). */
 class Fields {
   readonly data: SessionValues = Object.create(null)
@@ -455,7 +450,7 @@ class Fields {
     if (field.startsWith('d:')) this.data[field.slice(2)] = parseField(field, value)
     else if (field === '_v') this.version = Number(value)
     else if (field === '_e') this.expiresAt = Number(value)
-    else if (field === '_m') this.meta = parseMeta(value)
+    else if (field === '_m') this.meta = parseMeta('redis', value)
     else if (field === '_u') this.userId = value
     else if (field === '_d') this.destroyed = true
   }
@@ -476,11 +471,7 @@ function decode(reply: unknown): StoredSession | null {
     for (const field of Object.keys(object)) fields.add(field, String(object[field]))
   }
   if (fields.empty || fields.destroyed) return null
-  const { data, meta, userId, version, expiresAt } = fields
-  if (!Number.isSafeInteger(version) || version < 1 || !Number.isSafeInteger(expiresAt)) {
-    throw new SessionDataError('redis: session record has no valid version or expiry')
-  }
-  return { data, meta, userId, expiresAt, version }
+  return toRecord('redis', fields)
 }
 
 /** Appends `d:<key>` / JSON pairs to `pairs`, or the field to `deleted` when JSON has no value for it. */

@@ -1,13 +1,11 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../errors.ts'
-import { parseJson } from '../safe-json.ts'
 import { DATA_FORMAT, checkKey, decodeData, encodeData, encodeValues } from './json-fields.ts'
 import {
   kContractStore,
   type CreateResult,
   type GetOptions,
   type NewSession,
-  type SessionMeta,
   type SessionPatch,
   type SessionStore,
   type StoredSession,
@@ -17,6 +15,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { parseMeta, toRecord } from './record.ts'
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing) or `':memory:'`. Ignored when `database` is given. */
@@ -321,7 +320,7 @@ export class SqliteStore implements SessionStore {
   async listByUser(userId: string): Promise<UserSessionInfo[]> {
     return this.#run('listByUser', () => {
       const rows = this.#statements.listByUser.all(userId, Date.now()) as Array<{ id: string; expires_at: number; meta: string | null }>
-      return rows.map((row) => ({ id: row.id, expiresAt: row.expires_at, meta: parseMeta(row.meta) }))
+      return rows.map((row) => ({ id: row.id, expiresAt: row.expires_at, meta: parseMeta('sqlite', row.meta) }))
     })
   }
 
@@ -418,23 +417,9 @@ function positive(option: string, value: number | undefined, fallback: number): 
   return value
 }
 
-function parseMeta(text: string | null): SessionMeta | null {
-  if (text === null) return null
-  const meta = parseJson(text)
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new SessionDataError('sqlite: session metadata is not an object')
-  return meta as SessionMeta
-}
-
 function toStored(row: Row): StoredSession {
   const data = decodeData('sqlite', row.data)
-  let meta: SessionMeta | null
-  try {
-    meta = parseMeta(row.meta)
-  } catch (err) {
-    if (err instanceof SessionDataError) throw err
-    throw new SessionDataError('sqlite: stored session metadata is not valid JSON', { cause: err })
-  }
-  return { data, meta, userId: row.user_id, expiresAt: row.expires_at, version: row.version }
+  return toRecord('sqlite', { data, meta: parseMeta('sqlite', row.meta), userId: row.user_id, expiresAt: row.expires_at, version: row.version })
 }
 
 // SQLITE_TOOBIG, and the JSON functions' errors ("malformed JSON" in a row written by other software): one record's data, not an outage

@@ -35,6 +35,11 @@ runConformance('sqlite', {
     db.prepare('UPDATE sessions SET data = ? WHERE id = ?').run('{"user": "ann"', id)
     db.close()
   },
+  writeMeta: async (store, id, json) => {
+    const db = new DatabaseSync(files.get(store) as string)
+    db.prepare('UPDATE sessions SET meta = ? WHERE id = ?').run(json, id)
+    db.close()
+  },
   outage: {
     cut: async (store) => {
       const db = new DatabaseSync(files.get(store) as string)
