@@ -15,6 +15,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { PruneTimer, integerOption, positiveInteger, pruneInterval } from './options.ts'
 import { parseMeta, toRecord } from './record.ts'
 
 /** One query as `pg` takes it: named (prepared once per connection) unless `prepare: false`. */
@@ -70,7 +71,6 @@ const DEFAULTS = { tableName: 'tessera_sessions', pruneInterval: 900_000, pruneB
 // 42 = 63 (NAMEDATALEN - 1) minus the longest suffix, `_tombstones_until_idx`: PostgreSQL would silently truncate longer names
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 const MAX_TABLE_NAME = 42
-const MAX_TIMER = 2_147_483_647
 
 interface Tables {
   sessions: string
@@ -264,12 +264,10 @@ export class PostgresStore implements SessionStore {
   readonly #tables: Tables
   readonly #statements: Record<StatementName, { name?: string; text: string }>
   readonly #createTable: boolean
-  readonly #pruneInterval: number | false
   readonly #pruneBatch: number
   readonly #tombstoneTtl: number
   #tableReady: Promise<void> | true | undefined
-  #timer: NodeJS.Timeout | undefined
-  #closed = false
+  readonly #pruner: PruneTimer
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object with a pool')
@@ -278,10 +276,10 @@ export class PostgresStore implements SessionStore {
     this.#tables = tablesOf(options)
     this.#createTable = options.createTable ?? true
     if (typeof this.#createTable !== 'boolean') throw new InvalidOptionError('createTable', 'must be a boolean')
-    this.#pruneBatch = integer('pruneBatch', options.pruneBatch, DEFAULTS.pruneBatch, 1)
-    this.#tombstoneTtl = integer('tombstoneTtl', options.tombstoneTtl, DEFAULTS.tombstoneTtl, 1)
-    this.#pruneInterval = options.pruneInterval === false ? false : integer('pruneInterval', options.pruneInterval, DEFAULTS.pruneInterval, 1, MAX_TIMER)
-    const threshold = integer('touchThreshold', options.touchThreshold, DEFAULTS.touchThreshold, 0)
+    this.#pruneBatch = positiveInteger('pruneBatch', options.pruneBatch, DEFAULTS.pruneBatch)
+    this.#tombstoneTtl = positiveInteger('tombstoneTtl', options.tombstoneTtl, DEFAULTS.tombstoneTtl)
+    const interval = pruneInterval(options.pruneInterval, DEFAULTS.pruneInterval)
+    const threshold = integerOption('touchThreshold', options.touchThreshold, DEFAULTS.touchThreshold, 0)
     const prepare = options.prepare ?? true
     if (typeof prepare !== 'boolean') throw new InvalidOptionError('prepare', 'must be a boolean')
     const texts = statementsOf(this.#tables, threshold)
@@ -294,7 +292,7 @@ export class PostgresStore implements SessionStore {
     }
     this.#statements = statements
     if (!this.#createTable) this.#tableReady = true
-    this.#schedulePrune()
+    this.#pruner = new PruneTimer(interval, () => this.prune())
   }
 
   /** Creates the tables and indexes if missing, in one round trip (idempotent, safe from several instances at once; no DDL runs when both tables exist). */
@@ -428,32 +426,8 @@ export class PostgresStore implements SessionStore {
 
   /** Stops the background prune. The store stays usable (the pool is the application's). Safe to call twice. */
   async close(): Promise<void> {
-    this.#closed = true
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#pruner.stop()
   }
-
-  #schedulePrune(): void {
-    if (this.#pruneInterval === false || this.#closed) return
-    // jittered so that instances started together do not prune in step
-    const delay = Math.round(this.#pruneInterval * (0.5 + Math.random()))
-    this.#timer = setTimeout(() => {
-      this.prune()
-        .catch(() => {
-          // a failed background prune is retried at the next tick; reads never return expired rows anyway
-        })
-        .finally(() => this.#schedulePrune())
-    }, delay)
-    this.#timer.unref()
-  }
-}
-
-function integer(option: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(option, `must be an integer from ${min} to ${max}`)
-  }
-  return value
 }
 
 function unavailable(operation: string, err: unknown): StoreUnavailableError {

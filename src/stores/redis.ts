@@ -17,6 +17,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { positiveInteger } from './options.ts'
 import { parseMeta, toRecord } from './record.ts'
 import { commandsOf, type Commands, type IoRedisLike, type NodeRedisClientLike, type NodeRedisClusterLike } from './redis/client.ts'
 import { SCRIPTS, type Script } from './redis/scripts.ts'
@@ -408,12 +409,6 @@ function replicaWait(value: RedisStoreOptions['waitForReplicas'], commands: Comm
   const timeout = positiveInteger('waitForReplicas.timeout', value.timeout ?? 0, 0)
   if (commands.wait === undefined) throw new InvalidOptionError('waitForReplicas', 'needs a cluster client that can name the connection of a slot (node-redis 5 or later, ioredis)')
   return { replicas, timeout }
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, 'must be a positive integer')
-  return value
 }
 
 /** Epoch ms as Redis takes it (an integer). */

@@ -15,6 +15,7 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { PruneTimer, positiveInteger, pruneInterval } from './options.ts'
 import { parseMeta, toRecord } from './record.ts'
 
 export interface SqliteStoreOptions {
@@ -132,8 +133,7 @@ export class SqliteStore implements SessionStore {
   readonly #updates = new Map<string, StatementSync>()
   readonly #tombstoneTtl: number
   readonly #pruneBatch: number
-  readonly #pruneInterval: number | false
-  #timer: NodeJS.Timeout | undefined
+  readonly #pruner: PruneTimer
   #closed = false
 
   constructor(options: SqliteStoreOptions) {
@@ -141,11 +141,11 @@ export class SqliteStore implements SessionStore {
     const table = options.tableName ?? 'sessions'
     if (!IDENTIFIER.test(table)) throw new InvalidOptionError('tableName', 'must be a plain SQL identifier (letters, digits, _)')
     this.#table = table
-    this.#tombstoneTtl = positive('tombstoneTtl', options.tombstoneTtl, 60_000)
+    this.#tombstoneTtl = positiveInteger('tombstoneTtl', options.tombstoneTtl, 60_000)
     // small: node:sqlite is synchronous, so a batch holds the event loop (~1 ms for 100 rows)
-    this.#pruneBatch = positive('pruneBatch', options.pruneBatch, 100)
-    this.#pruneInterval = options.pruneInterval === false ? false : positive('pruneInterval', options.pruneInterval, 300_000)
-    const busyTimeout = positive('busyTimeout', options.busyTimeout, 1_000)
+    this.#pruneBatch = positiveInteger('pruneBatch', options.pruneBatch, 100)
+    const interval = pruneInterval(options.pruneInterval, 300_000)
+    const busyTimeout = positiveInteger('busyTimeout', options.busyTimeout, 1_000)
     if (options.database !== undefined) {
       this.#db = options.database
       this.#ownsDatabase = false
@@ -194,7 +194,7 @@ export class SqliteStore implements SessionStore {
       all: prepare(`SELECT id, data, meta, user_id, expires_at, version FROM ${t} WHERE expires_at > ?`),
       length: prepare(`SELECT count(*) AS n FROM ${t} WHERE expires_at > ?`),
     }
-    this.#schedulePrune()
+    this.#pruner = new PruneTimer(interval, () => this.prune())
   }
 
   /** Runs statements with the store's error policy: driver errors become `StoreUnavailableError`. */
@@ -392,29 +392,9 @@ export class SqliteStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#timer)
+    this.#pruner.stop()
     if (this.#ownsDatabase) this.#db.close()
   }
-
-  #schedulePrune(): void {
-    if (this.#pruneInterval === false || this.#closed) return
-    // jittered so that several processes sharing the file do not prune in step
-    const delay = Math.round(this.#pruneInterval * (0.5 + Math.random()))
-    this.#timer = setTimeout(() => {
-      this.prune()
-        .catch(() => {
-          // a failed background prune is retried at the next tick; reads never return expired rows anyway
-        })
-        .finally(() => this.#schedulePrune())
-    }, delay)
-    this.#timer.unref()
-  }
-}
-
-function positive(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(option, 'must be a positive integer')
-  return value
 }
 
 function toStored(row: Row): StoredSession {

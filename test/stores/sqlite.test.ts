@@ -205,6 +205,20 @@ describe('SqliteStore', () => {
   it('rejects a bad table name at construction', () => {
     assert.throws(() => new SqliteStore({ path: ':memory:', tableName: 'x; DROP TABLE y' }), { code: 'ERR_TESSERA_INVALID_OPTION' })
   })
+
+  it('rejects numeric options out of range at construction, each named', () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['tombstoneTtl', { tombstoneTtl: 0 }],
+      ['pruneBatch', { pruneBatch: 1.5 }],
+      ['busyTimeout', { busyTimeout: -1 }],
+      ['pruneInterval', { pruneInterval: 0 }],
+      // past what a timer keeps, Node would prune every millisecond
+      ['pruneInterval', { pruneInterval: 2 ** 31 }],
+    ]
+    for (const [option, extra] of cases) {
+      assert.throws(() => new SqliteStore({ path: ':memory:', ...extra }), { code: 'ERR_TESSERA_INVALID_OPTION', option }, JSON.stringify(extra))
+    }
+  })
 })
 
 describe('SqliteStore opened by several processes at once', () => {
