@@ -1,5 +1,5 @@
 /**
- * The Lua scripts of the Redis store (src/stores/redis.ts, whose key layout comment they follow). Every
+ * The Lua scripts of the Redis store (store.ts; they follow the key layout in keys.ts). Every
  * key a script touches is in its KEYS, so that Redis Cluster can route it and answer ASK or TRYAGAIN
  * while its slot migrates; what spans two slots is two commands, ordered by the store.
  */
