@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto'
  *   _t the user hash, when it differs from the key's tag: where earlier versions, still running during an
  *      upgrade, look for the index
  *   _d in a tombstone only;  _k:<userId> until when (ms) the session may not be handed to that user
+ *   _r in the tombstone a revocation left for an id not created yet: the revoked user
  * Earlier versions kept tombstones in keys of their own (`<prefix>t:{<tag>}<rest>`); they expire unread.
  * JSON is never decoded in Lua: cjson turns [] into {} and rounds big numbers.
  */

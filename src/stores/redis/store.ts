@@ -118,7 +118,8 @@ export class RedisStore implements SessionStore {
 
   /**
    * One EVALSHA (CREATE_SCRIPT). A signed-in session whose user's index is in another cluster slot is
-   * first registered there (INDEX_SCRIPT), so that a revocation that reads the index after this cannot miss it.
+   * first registered there (INDEX_SCRIPT), so that a revocation that reads the index after this cannot miss it;
+   * when one does meanwhile, its tombstone answers 'revoked'.
    */
   async create(id: string, session: NewSession): Promise<CreateResult> {
     const k = this.#keys(id)
@@ -135,8 +136,8 @@ export class RedisStore implements SessionStore {
       if (local) keys.push(index)
       else await this.#sender.index('create', index, 'add', score, [k.member])
     }
-    const created = Number(await this.#sender.eval('create', SCRIPTS.create, keys, [expiresAt, k.member, score, ...pairs])) === 1
-    return created ? 'ok' : 'collision'
+    const created = Number(await this.#sender.eval('create', SCRIPTS.create, keys, [expiresAt, k.member, score, ...pairs]))
+    return created === 1 ? 'ok' : created === 2 ? 'revoked' : 'collision'
   }
 
   /**
