@@ -30,17 +30,11 @@ export default tseslint.config(
     },
   },
   {
-    // a file near 300 lines holds a second concept; the store files are still being split, and exempt until then
+    // a file near 300 lines holds a second concept
     files: ['src/**/*.ts'],
-    ignores: ['src/stores/**'],
     rules: {
       'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }],
     },
-  },
-  {
-    // fromCallbackStore is split with the other store files; exempt until then
-    files: ['src/stores/legacy.ts'],
-    rules: { 'max-lines-per-function': 'off' },
   },
   {
     files: ['test/**', 'examples/**', 'bench/**', 'scripts/**'],

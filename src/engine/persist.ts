@@ -69,6 +69,14 @@ async function create(state: RequestState, plan: Extract<WritePlan, { kind: 'cre
   const userId = state.userId ?? null
   const key = state.key as string
   const result = await engine.call('create', (store) => store.create(key, { data, meta, userId, expiresAt }))
+  if (result === 'revoked') {
+    // a revocation of the owner (destroyByUser) came after this login began and reached the id first:
+    // the login is revoked with the user's other sessions, as if it had been created a moment earlier
+    debug('create answered revoked')
+    state.phase = 'gone'
+    engine.emit('destroyed', () => ({ idHash: engine.idHash(id), reason: 'revoked' }))
+    return
+  }
   if (result === 'collision') {
     // 256 random bits do not collide; a custom genid might. Never overwrite another session.
     throw new InvalidSessionStateError('session id collision: genid returned an id that is already in use')

@@ -106,8 +106,8 @@ export class Rotations {
     }
     const session: NewSession = { data: withoutCookie(old.data), meta, userId: old.userId, expiresAt: nextExpiry(meta, policy.idleTimeout, now) }
     const result = await engine.call('create', (store) => store.create(key, session))
-    if (result === 'collision') {
-      // another request (of any process) rotated this id first, or the successor was destroyed since (a tombstone)
+    if (result !== 'ok') {
+      // another request (of any process) rotated this id first, or the successor was destroyed or revoked since (a tombstone)
       const found = await engine.call('get', (store) => store.get(key))
       if (found === null) {
         // a logout ended the successor: the old id, still live here, must lead nowhere either

@@ -89,7 +89,13 @@ export interface UpdateOptions {
   expectVersion?: number
 }
 
-export type CreateResult = 'ok' | 'collision'
+/**
+ * `'collision'`: the id exists, or was destroyed moments ago (its tombstone). `'revoked'`: a revocation of
+ * the new session's owner (`destroyByUser`) reached the id before its create did, which a store whose
+ * index and sessions are written in separate steps (Redis Cluster) can tell: the login came before the
+ * revocation, and is revoked with the others.
+ */
+export type CreateResult = 'ok' | 'collision' | 'revoked'
 export type UpdateResult = 'ok' | 'gone' | 'conflict'
 /** `'gone'`: there was no live session to touch (destroyed or expired meanwhile). */
 export type TouchResult = 'ok' | 'gone'
@@ -108,7 +114,7 @@ export interface SessionStore {
   readonly [kContractStore]: true
   /** The live session, or null when it is missing, expired or destroyed. May slide the expiry (see options). */
   get(id: string, options?: GetOptions): Promise<StoredSession | null>
-  /** Writes a new session; never overwrites an existing or recently destroyed id. */
+  /** Writes a new session; never overwrites an existing or recently destroyed id (see `CreateResult`). */
   create(id: string, session: NewSession): Promise<CreateResult>
   /** Applies a patch to a live session; never recreates a destroyed or expired one. */
   update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult>

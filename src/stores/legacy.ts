@@ -3,6 +3,7 @@ import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
 import {
   kContractStore,
   type CreateResult,
+  type GetOptions,
   type NewSession,
   type SessionMeta,
   type SessionPatch,
@@ -11,6 +12,7 @@ import {
   type StoredSession,
   type UpdateResult,
 } from './contract.ts'
+import { checkMeta } from './record.ts'
 
 /**
  * The one place where the two store interfaces meet:
@@ -146,6 +148,87 @@ const REMEMBERED_SLIDES = 10_000
 
 function noop(): void {}
 
+/** Runs a callback-style call as a promise. */
+function call<T>(run: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    run((err, value) => (err ? reject(err) : resolve(value)))
+  })
+}
+
+/**
+ * The expiry this process last gave each record through `touch`: the stored cookie no longer says it,
+ * and without it every read of a slid session would look due for another slide.
+ */
+class Slides {
+  readonly #at = new Map<string, number>()
+
+  get(id: string): number | undefined {
+    return this.#at.get(id)
+  }
+
+  remember(id: string, expiresAt: number): void {
+    this.#at.delete(id)
+    this.#at.set(id, expiresAt)
+    if (this.#at.size > REMEMBERED_SLIDES) this.#at.delete(this.#at.keys().next().value as string)
+  }
+
+  forget(id: string): void {
+    this.#at.delete(id)
+  }
+}
+
+/** What `fromCallbackStore` works with: the store, its default lifetime, the slides it gave. */
+interface Adapted {
+  legacy: Store
+  defaultTtl: number
+  slides: Slides
+}
+
+/** Slides a record through the store's `touch`, with the whole session: some stores implement touch as a write of what they are given. */
+function touchLegacy(adapted: Adapted, id: string, whole: StoredSessionData, expiresAt: number): Promise<unknown> {
+  const touched = { ...whole, cookie: { ...whole.cookie, expires: new Date(expiresAt).toISOString() } }
+  return call((done) => (adapted.legacy.touch as NonNullable<Store['touch']>)(id, touched, done)).then(() => adapted.slides.remember(id, expiresAt))
+}
+
+/** The whole object a session is written as: our metadata and owner under META_KEY, the expiry in the cookie. */
+function wholeObject(data: SessionValues, meta: SessionMeta | null, userId: string | null, expiresAt: number): StoredSessionData {
+  const maxAge = meta?.cookieMaxAge ?? null
+  const whole = { cookie: { originalMaxAge: maxAge, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: '/' } } as StoredSessionData
+  for (const key of Object.keys(data)) if (key !== 'cookie' && key !== META_KEY) whole[key] = data[key]
+  whole[META_KEY] = { meta, userId }
+  return whole
+}
+
+/** A record read from the store, judged by its stored cookie and the slides this process gave it, and slid when due. */
+async function readLegacy(adapted: Adapted, id: string, slide: GetOptions | undefined): Promise<StoredSession | null> {
+  const { legacy, defaultTtl, slides } = adapted
+  // methods are looked up at call time: apps patch their stores
+  const loaded = await call<StoredSessionData | null>((done) => legacy.get(id, done))
+  if (!loaded || typeof loaded !== 'object') return null
+  // whatever the third-party store parsed, it goes through our parser: no `__proto__` keys at any depth
+  const found = parseJson(JSON.stringify(loaded)) as StoredSessionData
+  const now = Date.now()
+  const canTouch = typeof legacy.touch === 'function'
+  let expiresAt = Math.max(expiryOf(found.cookie, defaultTtl), slides.get(id) ?? -Infinity)
+  if (expiresAt <= now) {
+    if (!canTouch) {
+      // expired, and the store still holds it: removed, so that it neither lingers nor reads again
+      slides.forget(id)
+      await call((done) => legacy.destroy(id, done)).catch(noop)
+      return null
+    }
+    // slid by another process (the store's touch moved its own expiry): live, until an unknown time, so due for a slide
+    expiresAt = now + 1
+  }
+  const data: SessionValues = Object.create(null)
+  for (const key of Object.keys(found)) if (key !== 'cookie' && key !== META_KEY) data[key] = found[key]
+  const extra = found[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
+  const meta = checkMeta('callback store', extra?.meta ?? null)
+  const slideTo = Math.min(slide?.slideTo ?? -Infinity, meta?.absoluteExpiresAt ?? Infinity)
+  if (canTouch && expiresAt < (slide?.slideIfBefore ?? Infinity) && slideTo > expiresAt) await touchLegacy(adapted, id, found, slideTo)
+  return { data, meta, userId: extra?.userId ?? null, expiresAt, version: 1 }
+}
+
 /**
  * Lets the main entry use an express-session store. Every write is a whole-object `set`
  * (last writer wins); `create` cannot refuse an existing id; there are no versions. A read slides
@@ -156,64 +239,13 @@ function noop(): void {}
  * it is destroyed.
  */
 export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions = {}): SessionStore {
-  const defaultTtl = options.defaultTtl ?? DAY
-  const call = <T>(run: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> =>
-    new Promise((resolve, reject) => {
-      run((err, value) => (err ? reject(err) : resolve(value)))
-    })
-  // the expiry this process last gave a record through `touch`: the stored cookie no longer says it,
-  // and without it every read of a slid session would look due for another slide
-  const slid = new Map<string, number>()
-  const rememberSlide = (id: string, expiresAt: number): void => {
-    slid.delete(id)
-    slid.set(id, expiresAt)
-    if (slid.size > REMEMBERED_SLIDES) slid.delete(slid.keys().next().value as string)
-  }
-  const touchLegacy = (id: string, whole: StoredSessionData, expiresAt: number): Promise<unknown> => {
-    // the whole session, not only its cookie: some stores implement touch as a write of what they are given
-    const touched = { ...whole, cookie: { ...whole.cookie, expires: new Date(expiresAt).toISOString() } }
-    return call((done) => (legacy.touch as NonNullable<Store['touch']>)(id, touched, done)).then(() => rememberSlide(id, expiresAt))
-  }
-
-  const wholeObject = (data: SessionValues, meta: SessionMeta | null, userId: string | null, expiresAt: number): StoredSessionData => {
-    const maxAge = meta?.cookieMaxAge ?? null
-    const whole = { cookie: { originalMaxAge: maxAge, expires: new Date(expiresAt).toISOString(), httpOnly: true, path: '/' } } as StoredSessionData
-    for (const key of Object.keys(data)) if (key !== 'cookie' && key !== META_KEY) whole[key] = data[key]
-    whole[META_KEY] = { meta, userId }
-    return whole
-  }
-
+  const adapted: Adapted = { legacy, defaultTtl: options.defaultTtl ?? DAY, slides: new Slides() }
+  const { slides } = adapted
   return {
     [kContractStore]: true,
-    async get(id, slide) {
-      // methods are looked up at call time: apps patch their stores
-      const loaded = await call<StoredSessionData | null>((done) => legacy.get(id, done))
-      if (!loaded || typeof loaded !== 'object') return null
-      // whatever the third-party store parsed, it goes through our parser: no `__proto__` keys at any depth
-      const found = parseJson(JSON.stringify(loaded)) as StoredSessionData
-      const now = Date.now()
-      const canTouch = typeof legacy.touch === 'function'
-      let expiresAt = Math.max(expiryOf(found.cookie, defaultTtl), slid.get(id) ?? -Infinity)
-      if (expiresAt <= now) {
-        if (!canTouch) {
-          // expired, and the store still holds it: removed, so that it neither lingers nor reads again
-          slid.delete(id)
-          await call((done) => legacy.destroy(id, done)).catch(noop)
-          return null
-        }
-        // slid by another process (the store's touch moved its own expiry): live, until an unknown time, so due for a slide
-        expiresAt = now + 1
-      }
-      const data: SessionValues = Object.create(null)
-      for (const key of Object.keys(found)) if (key !== 'cookie' && key !== META_KEY) data[key] = found[key]
-      const extra = found[META_KEY] as { meta?: SessionMeta | null; userId?: string | null } | undefined
-      const meta = extra?.meta ?? null
-      const slideTo = Math.min(slide?.slideTo ?? -Infinity, meta?.absoluteExpiresAt ?? Infinity)
-      if (canTouch && expiresAt < (slide?.slideIfBefore ?? Infinity) && slideTo > expiresAt) await touchLegacy(id, found, slideTo)
-      return { data, meta, userId: extra?.userId ?? null, expiresAt, version: 1 }
-    },
+    get: (id, slide) => readLegacy(adapted, id, slide),
     async create(id, session: NewSession): Promise<CreateResult> {
-      slid.delete(id)
+      slides.forget(id)
       await call((done) => legacy.set(id, wholeObject(session.data, session.meta, session.userId, session.expiresAt), done))
       return 'ok'
     },
@@ -222,7 +254,7 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
       const meta = patch.meta ?? patch.current?.meta ?? extra?.meta ?? null
       const userId = patch.userId !== undefined ? patch.userId : (patch.current?.userId ?? extra?.userId ?? null)
       // the stored cookie carries the expiry again
-      slid.delete(id)
+      slides.forget(id)
       await call((done) => legacy.set(id, wholeObject(patch.whole, meta, userId, expiresAt), done))
       return 'ok'
     },
@@ -230,10 +262,10 @@ export function fromCallbackStore(legacy: Store, options: CallbackStoreOptions =
       if (typeof legacy.touch !== 'function') return
       const session = { cookie: { expires: new Date(expiresAt).toISOString(), originalMaxAge: null, httpOnly: true, path: '/' } }
       await call((done) => legacy.touch!(id, session as StoredSessionData, done))
-      rememberSlide(id, expiresAt)
+      slides.remember(id, expiresAt)
     },
     async destroy(id) {
-      slid.delete(id)
+      slides.forget(id)
       await call((done) => legacy.destroy(id, done))
     },
   }

@@ -1,5 +1,4 @@
 import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
-import { InvalidOptionError } from '../errors.ts'
 import {
   kContractStore,
   type CreateResult,
@@ -16,6 +15,8 @@ import {
   type UserSessionInfo,
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
+import { positiveInteger, timerDelay } from './options.ts'
+import { checkMeta, toRecord } from './record.ts'
 
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
@@ -38,12 +39,6 @@ interface Entry {
 }
 
 const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombstoneTtl: 60_000 }
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, 'must be a positive integer')
-  return value
-}
 
 /** Each key's JSON, all of it before any is written: a value JSON cannot hold fails the write as a whole. */
 function encodeFields(values: SessionValues): Array<[string, string | undefined]> {
@@ -88,10 +83,7 @@ export class MemoryStore implements SessionStore {
     this.#max = positiveInteger('max', options.max, DEFAULTS.max)
     this.#sweepBatch = positiveInteger('sweepBatch', options.sweepBatch, DEFAULTS.sweepBatch)
     this.#tombstoneTtl = positiveInteger('tombstoneTtl', options.tombstoneTtl, DEFAULTS.tombstoneTtl)
-    const interval = positiveInteger('sweepInterval', options.sweepInterval, DEFAULTS.sweepInterval)
-    // Node runs an interval past 2^31 - 1 ms every millisecond instead
-    if (interval > 2_147_483_647) throw new InvalidOptionError('sweepInterval', 'must be at most 2147483647 ms (a timer delay)')
-    this.#timer = setInterval(() => this.#sweep(), interval)
+    this.#timer = setInterval(() => this.#sweep(), timerDelay('sweepInterval', options.sweepInterval, DEFAULTS.sweepInterval))
     this.#timer.unref()
   }
 
@@ -148,7 +140,7 @@ export class MemoryStore implements SessionStore {
   #toStored(entry: Entry): StoredSession {
     const data: SessionValues = Object.create(null)
     for (const [key, json] of entry.fields) data[key] = parseJson(json)
-    return { data, meta: entry.meta, userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version }
+    return toRecord('memory', { data, meta: checkMeta('memory', entry.meta), userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version })
   }
 
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {

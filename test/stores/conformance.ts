@@ -17,6 +17,8 @@ export interface ConformanceOptions {
   dispose?: (store: SessionStore) => Promise<void> | void
   /** Writes unreadable data for `id` behind the store's back. */
   corrupt?: (store: SessionStore, id: string) => Promise<void>
+  /** Replaces the stored metadata of `id` with this JSON text, straight in the backend. */
+  writeMeta?: (store: SessionStore, id: string, json: string) => Promise<void>
   /** Makes the store's connection fail (stop or close it); `restore` undoes it. */
   outage?: { cut: (store: SessionStore) => Promise<void>; restore: (store: SessionStore) => Promise<void> }
   /** Skip the whole suite with this reason (a server is not running). */
@@ -56,6 +58,19 @@ const ROUND_TRIPS: Array<[string, () => SessionValues]> = [
   ],
   ['very long strings (1 MB, with U+0000 and astral characters)', () => ({ long: 'x'.repeat(1_000_000) + '\u0000' + '𝄞☃'.repeat(1000) })],
   ['empty and falsy values', () => ({ e: '', z: 0, f: false, n: null, a: [], o: {} })],
+]
+
+/** Stored metadata the engine cannot judge a session by; each row gives its JSON text at `now`. */
+const MALFORMED_META: Array<[string, (now: number) => string]> = [
+  ['{} (no deadlines at all)', () => '{}'],
+  ['without absoluteExpiresAt', (now) => JSON.stringify({ createdAt: now, idleTimeout: 1_800_000 })],
+  ['without createdAt', (now) => JSON.stringify({ absoluteExpiresAt: now + HOUR, idleTimeout: 1_800_000 })],
+  ['without idleTimeout', (now) => JSON.stringify({ createdAt: now, absoluteExpiresAt: now + HOUR })],
+  ['with a deadline as text', (now) => JSON.stringify({ createdAt: now, absoluteExpiresAt: String(now + HOUR), idleTimeout: 1_800_000 })],
+  ['with a retiredAt that is not a number', (now) => JSON.stringify({ createdAt: now, absoluteExpiresAt: now + HOUR, idleTimeout: 1_800_000, retiredAt: true })],
+  ['with a binding that is not text', (now) => JSON.stringify({ createdAt: now, absoluteExpiresAt: now + HOUR, idleTimeout: 1_800_000, binding: 1 })],
+  ['that is an array', () => '[]'],
+  ['that is a number', () => '42'],
 ]
 
 /** Values every store may refuse (with SessionDataError, writing nothing) rather than hold. */
@@ -478,6 +493,34 @@ export function runConformance(name: string, options: ConformanceOptions): void 
         const id = await created({ user: 'ann' })
         await options.corrupt(store, id)
         await assert.rejects(store.get(id), (err: unknown) => err instanceof SessionDataError && err.code === 'ERR_TESSERA_SESSION_DATA')
+      })
+
+      describe('stored metadata', () => {
+        for (const [what, json] of MALFORMED_META) {
+          it(`metadata ${what} rejects with SessionDataError: no deadline is skipped`, async (t) => {
+            await fresh()
+            if (options.writeMeta === undefined) {
+              t.skip('no way to write this store from outside')
+              return
+            }
+            const id = await created({ user: 'ann' }, { userId: 'ann' })
+            await options.writeMeta(store, id, json(Date.now()))
+            await assert.rejects(store.get(id), (err: unknown) => err instanceof SessionDataError && err.code === 'ERR_TESSERA_SESSION_DATA')
+            await assert.rejects(store.get(id, { slideTo: Date.now() + 2 * HOUR }), (err: unknown) => err instanceof SessionDataError)
+          })
+        }
+
+        it('complete metadata written from outside reads back as written, unknown fields kept', async (t) => {
+          await fresh()
+          if (options.writeMeta === undefined) {
+            t.skip('no way to write this store from outside')
+            return
+          }
+          const id = await created({ user: 'ann' })
+          const written = { ...meta(), cookieMaxAge: null, client: 'Firefox', retiredAt: Date.now(), later: 'a field of a later version' }
+          await options.writeMeta(store, id, JSON.stringify(written))
+          assert.deepEqual({ ...(await store.get(id))?.meta }, written)
+        })
       })
 
       it('an outage rejects (the engine turns it into 503) and loses nothing acknowledged', async (t) => {

@@ -111,6 +111,9 @@ runConformance('postgres', {
     // jsonb cannot hold invalid JSON: store valid JSON of the wrong shape (data must be an object)
     await db().query(`UPDATE "${harness(store).table}" SET data = '[1,2]'::jsonb WHERE id = $1`, [id])
   },
+  writeMeta: async (store, id, json) => {
+    await db().query(`UPDATE "${harness(store).table}" SET meta = $2::jsonb WHERE id = $1`, [id, json])
+  },
   outage: {
     // the server goes away: its connections are terminated and new ones are refused
     cut: async (store) => {

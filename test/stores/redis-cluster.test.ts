@@ -10,6 +10,7 @@ import { createCluster } from 'redis'
 import { Cluster } from 'ioredis'
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis.ts'
 import { keySlot } from '../../src/stores/redis/client.ts'
+import { SCRIPTS } from '../../src/stores/redis/scripts.ts'
 import { storeKeyOf, taggedStoreKeyOf } from '../../src/engine/engine.ts'
 import { StoreReplicationError } from '../../src/errors.ts'
 import type { SessionMeta } from '../../src/stores/contract.ts'
@@ -31,6 +32,8 @@ interface Driver {
   connect(): Promise<{ client: Client; close: () => void }>
   /** The same client, each command held back a random 0–`jitter` ms and reported to `log` when sent and when answered. */
   jittered(client: Client, jitter: number, log: (event: 'sent' | 'answered') => void): Client
+  /** The same client, `before` awaited ahead of each command (its name and first argument). */
+  hooked(client: Client, before: (command: string, first: string | undefined) => Promise<void>): Client
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -38,6 +41,16 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const drivers: Driver[] = [
   {
     name: 'node-redis cluster',
+    hooked(client, before) {
+      const inner = client as ReturnType<typeof createCluster>
+      return {
+        masters: inner.masters,
+        async sendCommand(key: string | undefined, readonly: boolean | undefined, args: string[]) {
+          await before(String(args[0]).toUpperCase(), args[1])
+          return inner.sendCommand(key, readonly, args)
+        },
+      }
+    },
     async connect() {
       const client = createCluster({ rootNodes: (cluster?.nodes ?? []).map(({ host, port }) => ({ url: `redis://${host}:${port}` })), defaults: { disableOfflineQueue: true } })
       client.on('error', () => {})
@@ -60,6 +73,16 @@ const drivers: Driver[] = [
   },
   {
     name: 'ioredis cluster',
+    hooked(client, before) {
+      const inner = client as Cluster
+      return {
+        isCluster: true,
+        async call(command: string, ...args: string[]) {
+          await before(command.toUpperCase(), args[0])
+          return inner.call(command, ...args)
+        },
+      }
+    },
     async connect() {
       const client = new Cluster((cluster?.nodes ?? []).map(({ host, port }) => ({ host, port })), { lazyConnect: true, enableOfflineQueue: false })
       client.on('error', () => {})
@@ -162,6 +185,45 @@ describe('RedisStore on a Redis Cluster', { skip }, () => {
           }
           // the races did happen: logins were overtaken by revocations
           assert.ok(overtaken > 0, 'no login came before a revocation in any round')
+        } finally {
+          await wipe(prefix)
+          close()
+        }
+      })
+
+      it("a login a revocation overtook (registered in the index, tombstoned before its create ran) answers 'revoked', not 'collision', and stays revoked", async () => {
+        const { client, close } = await driver.connect()
+        const prefix = `${uniqueName('tsess:overtaken')}:`
+        const user = 'overtaken@example.com'
+        const index = `${prefix}u:{${userHash(user)}}${user}`
+        const revoker = new RedisStore({ client, prefix })
+        let revocation: Promise<number> | undefined
+        // the revocation runs between the login's two steps: after its index entry, before its create script
+        const login = new RedisStore({
+          prefix,
+          client: driver.hooked(client, async (command, first) => {
+            const isCreate = (command === 'EVAL' || command === 'EVALSHA') && (first === SCRIPTS.create.source || first === SCRIPTS.create.sha)
+            if (isCreate && revocation === undefined) await (revocation = revoker.destroyByUser(user))
+          }),
+        })
+        const session = () => ({ data: { n: 1 }, meta: meta(), userId: user, expiresAt: Date.now() + HOUR })
+        // a key in another slot than the user's index: the index entry and the create are two commands
+        const key = keyInSlot((keySlot(index) + 8192) % 16384)
+        try {
+          assert.equal(await login.create(key, session()), 'revoked')
+          assert.equal(await revocation, 0, 'the revocation found no live session: the login had not been created yet')
+          assert.equal(await revoker.get(key), null)
+          assert.deepEqual(await revoker.listByUser(user), [])
+          // the create does not come back later either, nor does a retry of it
+          assert.equal(await revoker.create(key, session()), 'revoked')
+          assert.equal(await revoker.get(key), null)
+          // a login after the revocation is an ordinary one, and an id destroyed by a logout is still a collision
+          const later = keyInSlot((keySlot(index) + 4096) % 16384)
+          assert.equal(await revoker.create(later, session()), 'ok')
+          await revoker.destroy(later)
+          assert.equal(await revoker.create(later, session()), 'collision')
+          // another user's create of the revoked id is a collision: the tombstone names whom it revoked
+          assert.equal(await revoker.create(key, { ...session(), userId: 'someone-else@example.com' }), 'collision')
         } finally {
           await wipe(prefix)
           close()

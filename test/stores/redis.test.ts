@@ -229,6 +229,11 @@ for (const driver of drivers) {
       const key = sessionKey(prefix, id)
       await connection.command(key, ['HSET', key, 'd:user', '{"unterminated'])
     },
+    writeMeta: async (store, id, json) => {
+      const { connection, prefix } = connectionOf(store)
+      const key = sessionKey(prefix, id)
+      await connection.command(key, ['HSET', key, '_m', json])
+    },
     outage: {
       cut: (store) => connectionOf(store).connection.cut(),
       restore: (store) => connectionOf(store).connection.restore(),

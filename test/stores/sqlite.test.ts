@@ -35,6 +35,11 @@ runConformance('sqlite', {
     db.prepare('UPDATE sessions SET data = ? WHERE id = ?').run('{"user": "ann"', id)
     db.close()
   },
+  writeMeta: async (store, id, json) => {
+    const db = new DatabaseSync(files.get(store) as string)
+    db.prepare('UPDATE sessions SET meta = ? WHERE id = ?').run(json, id)
+    db.close()
+  },
   outage: {
     cut: async (store) => {
       const db = new DatabaseSync(files.get(store) as string)
@@ -199,6 +204,20 @@ describe('SqliteStore', () => {
 
   it('rejects a bad table name at construction', () => {
     assert.throws(() => new SqliteStore({ path: ':memory:', tableName: 'x; DROP TABLE y' }), { code: 'ERR_TESSERA_INVALID_OPTION' })
+  })
+
+  it('rejects numeric options out of range at construction, each named', () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['tombstoneTtl', { tombstoneTtl: 0 }],
+      ['pruneBatch', { pruneBatch: 1.5 }],
+      ['busyTimeout', { busyTimeout: -1 }],
+      ['pruneInterval', { pruneInterval: 0 }],
+      // past what a timer keeps, Node would prune every millisecond
+      ['pruneInterval', { pruneInterval: 2 ** 31 }],
+    ]
+    for (const [option, extra] of cases) {
+      assert.throws(() => new SqliteStore({ path: ':memory:', ...extra }), { code: 'ERR_TESSERA_INVALID_OPTION', option }, JSON.stringify(extra))
+    }
   })
 })
 

@@ -1,5 +1,5 @@
 /**
- * The Lua scripts of the Redis store (src/stores/redis.ts, whose key layout comment they follow). Every
+ * The Lua scripts of the Redis store (store.ts; they follow the key layout in keys.ts). Every
  * key a script touches is in its KEYS, so that Redis Cluster can route it and answer ASK or TRYAGAIN
  * while its slot migrates; what spans two slots is two commands, ordered by the store.
  */
@@ -54,9 +54,18 @@ end
 
 // KEYS session[, owner's index when in the same slot]; ARGV expiresAt, member, index score, field/value pairs…
 // Refuses a live or tombstoned id: a create must never overwrite a session nor bring a destroyed one back.
-// The tombstone is also what stops a login that a revocation of its user overtook (see the store).
+// The tombstone is also what stops a login that a revocation of its user overtook (cross-slot.ts): such a
+// tombstone names the revoked user (`_r`), and a create for that user answers 2 ('revoked'), not 0 ('collision').
 const CREATE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local revoked = redis.call('HGET', KEYS[1], '_r')
+  if revoked then
+    for i = 4, #ARGV - 1, 2 do
+      if ARGV[i] == '_u' and ARGV[i + 1] == revoked then return 2 end
+    end
+  end
+  return 0
+end
 chunked('HSET', KEYS[1], ARGV, 4, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 if KEYS[2] then
@@ -155,7 +164,8 @@ return {'ok'}
 // KEYS session; ARGV tombstoneTtl, owner|''. Leaves a tombstone, which makes a racing create of the id answer
 // 'collision': in place of the session, or of no session yet (a create a revocation overtook). With an owner
 // (a revocation), a live session that is not that owner's is kept, marked so that it cannot be handed to them
-// while the revocation's tombstones last. Answers {deleted (0|1), the session's owner|''}.
+// while the revocation's tombstones last; the tombstone of an id not created yet names the owner (`_r`), so
+// that the overtaken create can say 'revoked'. Answers {deleted (0|1), the session's owner|''}.
 const DESTROY_SCRIPT = `
 local h = redis.call('HMGET', KEYS[1], '_u', '_d')
 if h[2] then
@@ -168,6 +178,7 @@ if ARGV[2] ~= '' and exists == 1 and h[1] ~= ARGV[2] then
   return {0, h[1] or ''}
 end
 tombstone(KEYS[1], ARGV[1])
+if ARGV[2] ~= '' and exists == 0 then redis.call('HSET', KEYS[1], '_r', ARGV[2]) end
 return {exists, h[1] or ''}
 `
 
