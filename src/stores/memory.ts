@@ -16,7 +16,7 @@ import {
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
 import { positiveInteger, timerDelay } from './options.ts'
-import { checkMeta, toRecord } from './record.ts'
+import { checkMeta, listedMeta, toRecord } from './record.ts'
 
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
@@ -211,7 +211,7 @@ export class MemoryStore implements SessionStore {
     const result: UserSessionInfo[] = []
     for (const id of [...(this.#byUser.get(userId) ?? [])]) {
       const entry = this.#live(id, now)
-      if (entry !== undefined) result.push({ id, expiresAt: entry.expiresAt, meta: entry.meta })
+      if (entry !== undefined) result.push({ id, expiresAt: entry.expiresAt, meta: listedMeta(() => checkMeta('memory', entry.meta)) })
     }
     return result
   }

@@ -56,6 +56,19 @@ export function parseMeta(store: string, text: unknown): SessionMeta | null {
   return checkMeta(store, value)
 }
 
+/**
+ * Metadata as `listByUser` lists it: unreadable metadata lists the session with none (`null`), so one
+ * damaged record neither hides a session from its owner nor fails the whole list; its owner can still
+ * revoke it, and a load of it is `malformed_data` all the same.
+ */
+export function listedMeta(read: () => SessionMeta | null): SessionMeta | null {
+  try {
+    return read()
+  } catch {
+    return null
+  }
+}
+
 /** The parts of a record a store has read, data and metadata already parsed. */
 export interface RecordParts {
   data: SessionValues

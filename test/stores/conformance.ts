@@ -510,6 +510,20 @@ export function runConformance(name: string, options: ConformanceOptions): void 
           })
         }
 
+        it('a session whose metadata is unreadable is still listed for its owner, with none', async (t) => {
+          await fresh()
+          if (options.writeMeta === undefined || store.listByUser === undefined) {
+            t.skip('no way to write this store from outside, or no per-user index')
+            return
+          }
+          const damaged = await created({ user: 'ann' }, { userId: 'ann' })
+          const intact = await created({ user: 'ann' }, { userId: 'ann' })
+          await options.writeMeta(store, damaged, '{}')
+          const listed = await store.listByUser('ann')
+          assert.deepEqual(listed.map((info) => info.id).sort(), [damaged, intact].sort())
+          assert.equal(listed.find((info) => info.id === damaged)?.meta, null)
+        })
+
         it('complete metadata written from outside reads back as written, unknown fields kept', async (t) => {
           await fresh()
           if (options.writeMeta === undefined) {

@@ -16,7 +16,7 @@ import {
 import { encodeData } from '../json-fields.ts'
 import { kStoreKind } from '../kind.ts'
 import { PruneTimer, integerOption, positiveInteger, pruneInterval } from '../options.ts'
-import { parseMeta } from '../record.ts'
+import { listedMeta, parseMeta } from '../record.ts'
 import { queryError, toStored, unavailable, updateValues } from './codec.ts'
 import { statementsOf, type StatementName } from './statements.ts'
 import { ENSURE_SCHEMA_SQL, tablesOf, type PostgresTableOptions, type Tables } from './tables.ts'
@@ -205,7 +205,7 @@ export class PostgresStore implements SessionStore {
   // LIST_BY_USER_SQL
   async listByUser(userId: string): Promise<UserSessionInfo[]> {
     const rows = await this.#query('listByUser', 'listByUser', [userId, Date.now()])
-    return rows.map((row) => ({ id: row.id as string, expiresAt: Number(row.expires_at), meta: parseMeta('postgres', row.meta) }))
+    return rows.map((row) => ({ id: row.id as string, expiresAt: Number(row.expires_at), meta: listedMeta(() => parseMeta('postgres', row.meta)) }))
   }
 
   // DESTROY_BY_USER_SQL: WITH (DELETE … RETURNING), (INSERT tombstones) SELECT count

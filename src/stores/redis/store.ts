@@ -4,7 +4,6 @@ import {
   type CreateResult,
   type GetOptions,
   type NewSession,
-  type SessionMeta,
   type SessionPatch,
   type SessionStore,
   type StoredSession,
@@ -15,7 +14,7 @@ import {
 } from '../contract.ts'
 import { kStoreKind } from '../kind.ts'
 import { positiveInteger } from '../options.ts'
-import { parseMeta } from '../record.ts'
+import { listedMeta, parseMeta } from '../record.ts'
 import { commandsOf, type Commands, type IoRedisLike, type NodeRedisClientLike, type NodeRedisClusterLike } from './client.ts'
 import { decode, encodeData, encodeMeta, latestExpiry, ms, strings } from './codec.ts'
 import { covered, ownerFields, type CoveredWrite, type OwnerIndex } from './cross-slot.ts'
@@ -218,13 +217,7 @@ export class RedisStore implements SessionStore {
     const key = this.#prefix + member
     const [owner, expiresAt, meta] = strings(await this.#sender.send('listByUser', key, ['HMGET', key, '_u', '_e', '_m']))
     if (owner !== userId || expiresAt === undefined || expiresAt === '' || Number(expiresAt) <= Date.now()) return null
-    let parsed: SessionMeta | null = null
-    try {
-      if (meta !== undefined && meta !== '') parsed = parseMeta('redis', meta)
-    } catch {
-      // unreadable metadata does not hide the session from its owner's list
-    }
-    return { id: idOf(member), expiresAt: Number(expiresAt), meta: parsed }
+    return { id: idOf(member), expiresAt: Number(expiresAt), meta: meta === undefined || meta === '' ? null : listedMeta(() => parseMeta('redis', meta)) }
   }
 
   /**

@@ -16,7 +16,7 @@ import {
 import { encodeData } from '../json-fields.ts'
 import { kStoreKind } from '../kind.ts'
 import { PruneTimer, positiveInteger, pruneInterval } from '../options.ts'
-import { parseMeta } from '../record.ts'
+import { listedMeta, parseMeta } from '../record.ts'
 import { isDataError, toStored, updateParams, type Row } from './codec.ts'
 import { openDatabase } from './open.ts'
 import { IDENTIFIER, prepareStatements, updateSql, type Statements, type UpdateShape } from './statements.ts'
@@ -174,7 +174,7 @@ export class SqliteStore implements SessionStore {
   async listByUser(userId: string): Promise<UserSessionInfo[]> {
     return this.#run('listByUser', () => {
       const rows = this.#statements.listByUser.all(userId, Date.now()) as Array<{ id: string; expires_at: number; meta: string | null }>
-      return rows.map((row) => ({ id: row.id, expiresAt: row.expires_at, meta: parseMeta('sqlite', row.meta) }))
+      return rows.map((row) => ({ id: row.id, expiresAt: row.expires_at, meta: listedMeta(() => parseMeta('sqlite', row.meta)) }))
     })
   }
 
