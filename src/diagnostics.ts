@@ -1,5 +1,5 @@
 import { emitSafely } from './emit-safely.ts'
-import type { Engine } from './engine/engine.ts'
+import type { EventEmitter } from 'node:events'
 import type { Diagnostic, DiagnosticCode, DiagnosticDetails } from './events.ts'
 import { formatDuration } from './format-duration.ts'
 
@@ -58,8 +58,14 @@ export const DIAGNOSTIC_CODES = Object.keys(TEXT) as DiagnosticCode[]
 
 const printed = new Set<DiagnosticCode>()
 
+/** What a diagnostic needs of the middleware it reports for (the engine is one): this module sits below the engine. */
+export interface DiagnosticSource {
+  readonly events: EventEmitter
+  readonly policy: { readonly production: boolean }
+}
+
 /** Whether `diagnose(engine, code, …)` would do anything: callers skip the work of finding out otherwise. */
-export function isReported(engine: Engine, code: DiagnosticCode): boolean {
+export function isReported(engine: DiagnosticSource, code: DiagnosticCode): boolean {
   return engine.events.listenerCount('diagnostic') > 0 || (!engine.policy.production && !printed.has(code))
 }
 
@@ -67,7 +73,7 @@ export function isReported(engine: Engine, code: DiagnosticCode): boolean {
  * Reports a diagnostic: a `diagnostic` event when the app listens (then it decides where it goes),
  * otherwise, outside production, a process warning, once per process for each code.
  */
-export function diagnose<C extends DiagnosticCode>(engine: Engine, code: C, details: DiagnosticDetails[C]): void {
+export function diagnose<C extends DiagnosticCode>(engine: DiagnosticSource, code: C, details: DiagnosticDetails[C]): void {
   if (!isReported(engine, code)) return
   const { message, fix } = (TEXT[code] as Text<C>)(details)
   if (engine.events.listenerCount('diagnostic') > 0) {

@@ -1,8 +1,6 @@
 import type { Cookie } from './cookie.ts'
-import type { RequestState } from './engine/state.ts'
 import type { SessionStore, SessionValues } from './stores/contract.ts'
 import { isSafeKey } from './safe-json.ts'
-import { checkWriteAfterResponse } from './engine/misconfiguration.ts'
 
 type Callback = (err?: unknown) => void
 
@@ -12,13 +10,19 @@ export interface LoginOptions {
   keep?: readonly string[]
 }
 
-/** What `req.session`'s methods do to their request's state (engine/operations.ts implements them). */
-export interface SessionOperations {
-  save(state: RequestState): Promise<void>
-  reload(state: RequestState): Promise<void>
-  destroy(state: RequestState): Promise<void>
-  regenerate(state: RequestState): Promise<void>
-  login(state: RequestState, userId: string, options?: LoginOptions): Promise<void>
+/**
+ * What `req.session`'s methods do to their request's state (engine/operations.ts implements them).
+ * The session only carries the state to them: it knows nothing of what the state holds, so this
+ * module depends on no part of the engine.
+ */
+export interface SessionOperations<State> {
+  save(state: State): Promise<void>
+  reload(state: State): Promise<void>
+  destroy(state: State): Promise<void>
+  regenerate(state: State): Promise<void>
+  login(state: State, userId: string, options?: LoginOptions): Promise<void>
+  /** Asks for the expiry to slide on this response, whatever the `touchAfter` throttle says. */
+  touch(state: State): void
 }
 
 /**
@@ -32,7 +36,7 @@ export interface SessionOperations {
 export interface SessionData {}
 
 /** Runs a Promise-returning operation in callback style when a callback is given. */
-function settle(session: ManagedSession, run: Promise<void>, callback: Callback | undefined): ManagedSession | Promise<void> {
+function settle(session: object, run: Promise<void>, callback: Callback | undefined): object | Promise<void> {
   if (typeof callback !== 'function') return run
   run.then(
     () => process.nextTick(callback),
@@ -46,16 +50,16 @@ function settle(session: ManagedSession, run: Promise<void>, callback: Callback 
  * enumerable, the methods live on the prototype, so `Object.keys(req.session)` is `cookie` plus your
  * data. Every method returns a Promise when called without a callback.
  */
-export class ManagedSession {
+export class ManagedSession<State = unknown> {
   declare cookie: Cookie;
   [key: string]: unknown
   // private fields, not defineProperty: a session is built on every request that uses one, and
   // defining non-enumerable own properties cost several times more than the rest of the constructor
-  readonly #operations: SessionOperations
-  readonly #state: RequestState
+  readonly #operations: SessionOperations<State>
+  readonly #state: State
   readonly #id: string
 
-  constructor(operations: SessionOperations, state: RequestState, id: string, cookie: Cookie, data: SessionValues | null) {
+  constructor(operations: SessionOperations<State>, state: State, id: string, cookie: Cookie, data: SessionValues | null) {
     this.#operations = operations
     this.#state = state
     this.#id = id
@@ -77,7 +81,7 @@ export class ManagedSession {
   /** Slides the expiry on this response, whatever the `touchAfter` throttle says. */
   touch(): this {
     this.resetMaxAge()
-    this.#state.touchRequested = true
+    this.#operations.touch(this.#state)
     return this
   }
 
@@ -93,7 +97,6 @@ export class ManagedSession {
   save(): Promise<void>
   save(callback: Callback): this
   save(callback?: Callback): this | Promise<void> {
-    checkWriteAfterResponse(this.#state.engine, this.#state.res, 'save')
     return settle(this, this.#operations.save(this.#state), callback) as this | Promise<void>
   }
 
@@ -115,7 +118,6 @@ export class ManagedSession {
   regenerate(): Promise<void>
   regenerate(callback: Callback): this
   regenerate(callback?: Callback): this | Promise<void> {
-    checkWriteAfterResponse(this.#state.engine, this.#state.res, 'regenerate')
     return settle(this, this.#operations.regenerate(this.#state), callback) as this | Promise<void>
   }
 
@@ -124,7 +126,6 @@ export class ManagedSession {
    * for `listUserSessions`/`revokeUserSessions`, the absolute deadline restarted.
    */
   login(userId: string, options?: LoginOptions): Promise<void> {
-    checkWriteAfterResponse(this.#state.engine, this.#state.res, 'login')
     return this.#operations.login(this.#state, userId, options)
   }
 }

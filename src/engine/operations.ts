@@ -10,6 +10,7 @@ import { hookResponse } from './commit.ts'
 import { cookieMaxAge } from './cookie-lifetime.ts'
 import { baselineOf } from './dirty.ts'
 import { freshMeta, nextExpiry } from './expiry.ts'
+import { checkWriteAfterResponse } from './misconfiguration.ts'
 import { endReplaced, noteUnstorable, queueWrite } from './persist.ts'
 import { planWrite } from './plan.ts'
 import { cookieAttributesOf, enterPhase, type RequestState, type SessionObject } from './state.ts'
@@ -82,7 +83,7 @@ function newId(state: RequestState): string {
   return id
 }
 
-function build(state: RequestState, data: SessionValues | null): ManagedSession {
+function build(state: RequestState, data: SessionValues | null): ManagedSession<RequestState> {
   const attrs = cookieAttributesOf(state)
   const maxAge = cookieMaxAge(state, attrs)
   const cookie = new Cookie({ path: attrs.path, httpOnly: attrs.httpOnly, domain: attrs.domain, sameSite: attrs.sameSite || undefined, priority: attrs.priority })
@@ -104,6 +105,7 @@ function requireSession(state: RequestState, action: string): SessionObject {
 
 /** Writes the session now instead of at the end of the response. */
 async function save(state: RequestState): Promise<void> {
+  checkWriteAfterResponse(state.engine, state.res, 'save')
   requireSession(state, 'save')
   // a read-only request (the option, a retired id in its renewal grace, a failed read served anonymously) never writes
   if (state.readOnly) return
@@ -149,11 +151,13 @@ async function destroy(state: RequestState): Promise<void> {
 
 /** A new id and an empty session; the old record is deleted before the response is sent (R12). */
 async function regenerate(state: RequestState): Promise<void> {
+  checkWriteAfterResponse(state.engine, state.res, 'regenerate')
   await rotateId(state, 'regenerate', { keep: [], userId: undefined })
 }
 
 /** Regenerates, carries `keep` keys over, records the user and restarts the absolute deadline. */
 async function login(state: RequestState, userId: string, options: LoginOptions = {}): Promise<void> {
+  checkWriteAfterResponse(state.engine, state.res, 'login')
   if (typeof userId !== 'string' || userId.length === 0) throw new InvalidSessionStateError('login needs a non-empty user id string')
   if (!isStorableText(userId)) throw new SessionDataError('a user id must not contain U+0000 or a lone surrogate')
   await rotateId(state, 'login', { keep: options.keep ?? [], userId })
@@ -196,4 +200,9 @@ async function rotateId(state: RequestState, reason: 'regenerate' | 'login', car
 }
 
 /** The operations `req.session`'s methods call (session.ts is handed them, so it need not import this module). */
-const OPERATIONS: SessionOperations = { save, reload, destroy, regenerate, login }
+/** `req.session.touch()`: the expiry slides on this response, whatever the `touchAfter` throttle says. */
+function touch(state: RequestState): void {
+  state.touchRequested = true
+}
+
+const OPERATIONS: SessionOperations<RequestState> = { save, reload, destroy, regenerate, login, touch }

@@ -146,6 +146,15 @@ describe('source layout', () => {
     assert.deepEqual(wrong.map((e) => `${e.from} → ${e.to}`), [])
   })
 
+  it('has no loop between engine/ and the modules beside it: what engine/ imports from src/ imports nothing from engine/', () => {
+    const { edges } = graph()
+    const outside = (file: string) => !file.includes('/')
+    const usedByEngine = new Set(edges.filter((e) => e.from.startsWith('engine/') && outside(e.to)).map((e) => e.to))
+    const wrong = edges.filter((e) => usedByEngine.has(e.from) && e.to.startsWith('engine/'))
+    assert.ok(usedByEngine.has('session.ts') && usedByEngine.has('diagnostics.ts'), 'the engine builds req.session and reports diagnostics')
+    assert.deepEqual(wrong.map((e) => `${e.from} → ${e.to}`), [])
+  })
+
   it("keeps a compat request's state in its one state record: no map on the compat request path", () => {
     // a WeakMap entry per request cost more than the rest of the wrappers' work (measured)
     const requestPath = ['compat/middleware.ts', 'compat/request-session.ts', 'compat/commit.ts', 'compat/decide.ts', 'compat/cookie-id.ts']
