@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { isValidCookieDomain, isValidCookieName, isValidCookiePath, type CookieOptions } from './cookie.ts'
 import { InvalidOptionError } from './errors.ts'
+import { askOption } from './option-function.ts'
 import { COOKIE_OPTION_NAMES, SESSION_OPTION_NAMES, rejectUnknownOptions } from './option-names.ts'
 
 /** The main entry's `cookie` and `name` options, resolved and checked once (R17). */
@@ -94,7 +95,10 @@ export function cookieName(options: { name?: string | undefined; key?: string | 
 
 /** The attributes per request (a static `cookie` option gives the same frozen object every time), and the static ones. */
 export function cookiePolicy(cookie: CookieOption, name: string, production: boolean): { cookieFor: (req: IncomingMessage) => CookieAttributes; staticCookie: CookieAttributes | undefined } {
-  if (typeof cookie === 'function') return { cookieFor: (req) => resolveCookie(cookie(req), name, production), staticCookie: undefined }
+  if (typeof cookie === 'function') {
+    const cookieFor = (req: IncomingMessage): CookieAttributes => resolveCookie(askOption('cookie', 'the cookie attributes', cookie, req) as CookieOptions, name, production)
+    return { cookieFor, staticCookie: undefined }
+  }
   const attrs = resolveCookie(cookie ?? {}, name, production)
   return { cookieFor: () => attrs, staticCookie: attrs }
 }

@@ -12,6 +12,7 @@ export const TesseraErrorCodes = [
   'ERR_TESSERA_SESSION_DATA',
   'ERR_TESSERA_STORE_REPLICATION',
   'ERR_TESSERA_REVOCATION_CHECK',
+  'ERR_TESSERA_OPTION_CALLBACK',
 ] as const
 
 /** The union of every error code. */
@@ -122,4 +123,21 @@ export class StoreReplicationError extends TesseraError {
 export class RevocationCheckError extends TesseraError {
   override readonly code = 'ERR_TESSERA_REVOCATION_CHECK'
   override readonly status = 500
+}
+
+/**
+ * A function the app gave as an option (`genid`, `cookie`, `readOnly`, `describeClient`) threw when
+ * the library asked it (its error is the `cause`): the request, or the operation that asked, fails
+ * with this error and the session is left as it was.
+ */
+export class OptionCallbackError extends TesseraError {
+  override readonly code = 'ERR_TESSERA_OPTION_CALLBACK'
+  override readonly status = 500
+  /** The option whose function threw. */
+  readonly option: string
+
+  constructor(option: string, cause: unknown) {
+    super(`the ${option} function threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.option = option
+  }
 }

@@ -15,6 +15,7 @@ export {
   SessionDataError,
   StoreReplicationError,
   RevocationCheckError,
+  OptionCallbackError,
   TesseraErrorCodes,
   type TesseraErrorCode,
 } from './errors.ts'

@@ -9,6 +9,7 @@ import { readPresented, readPresentedHeader, type Presented } from './engine/rea
 import { Rotations } from './engine/rotate.ts'
 import { adopt, adoptSuccessor, createState, type NextFunction, type RequestState } from './engine/state.ts'
 import { InvalidOptionError } from './errors.ts'
+import { askOption } from './option-function.ts'
 import type { SessionEventName, SessionEvents } from './events.ts'
 import type { Store as CallbackStore } from './express-store.ts'
 import { resolvePolicy, type SessionOptions } from './options.ts'
@@ -110,7 +111,14 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       next()
       return
     }
-    const state = attach(engine, req, res, next)
+    let state: RequestState
+    try {
+      state = attach(engine, req, res, next)
+    } catch (err) {
+      // the app's readOnly function failed, before anything was attached to the request
+      next(err)
+      return
+    }
     // header mode reads only its header, cookie mode only the cookie: an id is accepted only where it is issued
     const presented = headerField === undefined ? readPresented(req.headers.cookie, engine) : readPresentedHeader(req.headers[headerField], engine)
     if (presented === undefined) finish(state)
@@ -156,15 +164,16 @@ function followCallbackStore(engine: Engine, emitter: CallbackStore): void {
   }
 }
 
-/** The request's state, reachable from `req.session`'s accessors. */
+/** The request's state, reachable from `req.session`'s accessors; throws, attaching nothing, when the `readOnly` function fails. */
 function attach(engine: Engine, req: SessionRequest, res: ServerResponse, next: NextFunction): RequestState {
+  const readOnlyOption = engine.policy.readOnly
+  const readOnly = req[kReadOnly] === true || (readOnlyOption !== undefined && Boolean(askOption('readOnly', 'a boolean', readOnlyOption, req)))
   const state = createState(engine, req, res, next)
+  state.readOnly = readOnly
   req[kState] = state
   Object.defineProperty(req, 'session', SESSION_PROPERTY)
   Object.defineProperty(req, 'sessionID', SESSION_ID_PROPERTY)
   req.sessionStore = engine.store
-  const readOnlyOption = engine.policy.readOnly
-  state.readOnly = req[kReadOnly] === true || (readOnlyOption !== undefined && readOnlyOption(req))
   return state
 }
 

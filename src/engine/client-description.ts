@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { InvalidOptionError } from '../errors.ts'
+import { askOption } from '../option-function.ts'
 import type { Policy } from '../options.ts'
 
 /** Longest client description kept, in characters (code points): a User-Agent can be kilobytes long. */
@@ -15,7 +16,7 @@ const CONTROL_CHARACTERS = /\p{Cc}+/gu
 export function describeClient(policy: Policy, req: IncomingMessage): string | undefined {
   const describe = policy.describeClient
   if (describe === undefined) return undefined
-  const description = describe(req)
+  const description = askOption('describeClient', 'a string or undefined', describe, req)
   if (description === undefined) return undefined
   if (typeof description !== 'string') throw new InvalidOptionError('describeClient', 'must return a string or undefined')
   const clean = description.replace(CONTROL_CHARACTERS, ' ').trim()

@@ -1,6 +1,7 @@
 import { Cookie } from '../cookie.ts'
 import { InvalidOptionError, InvalidSessionStateError, SessionDataError, SessionGoneError } from '../errors.ts'
 import { generateId } from '../id.ts'
+import { askOption } from '../option-function.ts'
 import { isStorableText } from '../safe-json.ts'
 import { ManagedSession, type LoginOptions, type SessionOperations } from '../session.ts'
 import { isWellFormedId } from '../signing.ts'
@@ -53,12 +54,11 @@ function materialize(state: RequestState): void {
   state.baseline = baselineOf(session)
 }
 
-/** A new, empty, unsaved session with a fresh id. */
-function startNew(state: RequestState, meta: SessionMeta | undefined): void {
+/** A new, empty, unsaved session with a fresh id (random and nothing else, signed-in or not (R1): an id must not tell whose session it is). */
+function startNew(state: RequestState, meta: SessionMeta | undefined, id: string = newId(state)): void {
   const engine = state.engine
   const now = Date.now()
-  // random and nothing else, signed-in or not (R1): an id must not tell whose session it is
-  state.id = newId(state)
+  state.id = id
   state.key = engine.storeKey(state.id)
   enterPhase(state, 'fresh')
   const fresh = meta ?? freshMeta(now, engine.policy)
@@ -75,7 +75,7 @@ function startNew(state: RequestState, meta: SessionMeta | undefined): void {
 function newId(state: RequestState): string {
   const genid = state.engine.policy.genid
   if (genid === undefined) return generateId()
-  const id = genid(state.req)
+  const id = askOption('genid', 'a string', genid, state.req)
   // 120, under the 128 an id may have: ids of earlier versions put an 8-character user tag in front of it
   if (typeof id !== 'string' || id.length > 120 || !isWellFormedId(id)) {
     throw new InvalidOptionError('genid', 'must return 22 to 120 base64url characters (at least 128 random bits)')
@@ -172,8 +172,9 @@ interface Carry {
 async function rotateId(state: RequestState, reason: 'regenerate' | 'login', carry: Carry): Promise<void> {
   const { keep, userId } = carry
   const engine = state.engine
-  // asked before anything changes, so that a failing describeClient leaves the session as it was
+  // asked before anything changes, so that a failing describeClient or genid leaves the session as it was
   const client = reason === 'login' ? describeClient(engine.policy, state.req) : undefined
+  const id = newId(state)
   const previous = getSession(state)
   const carried: SessionValues = Object.create(null)
   if (previous) for (const key of keep) if (Object.hasOwn(previous, key) && key !== 'cookie') carried[key] = previous[key]
@@ -189,13 +190,12 @@ async function rotateId(state: RequestState, reason: 'regenerate' | 'login', car
   state.record = null
   // the cookie the client sent names the session just deleted: the response replaces or clears it
   if ((wasStored || state.phase === 'destroyed') && state.clientCookie === 'sent') state.clientCookie = 'stale'
-  startNew(state, meta)
+  startNew(state, meta, id)
   state.userId = userId ?? null
   const session = state.session as SessionObject
   for (const key of Object.keys(carried)) session[key] = carried[key]
   if (wasStored) {
-    const newId = state.id as string
-    engine.emit('rotated', () => ({ idHash: engine.idHash(newId), previousIdHash: engine.idHash(oldId as string), reason }))
+    engine.emit('rotated', () => ({ idHash: engine.idHash(id), previousIdHash: engine.idHash(oldId as string), reason }))
   }
 }
 

@@ -3,6 +3,7 @@ import { SessionDataError, StoreTimeoutError, TesseraError } from '../errors.ts'
 import type { SessionStore } from '../stores/contract.ts'
 import type { OpenTelemetryApi } from './api.ts'
 import { Attribute, type StoreOutcome } from './conventions.ts'
+import { reportTelemetryError } from './report.ts'
 
 /**
  * One store call seen by telemetry: a span (a child of the request's active span, and the parent of
@@ -34,7 +35,24 @@ export class ObservedCall {
   wrap<T>(run: (store: SessionStore) => Promise<T>): (store: SessionStore) => Promise<T> {
     return (store) => {
       this.#ran = true
-      return this.#context === undefined ? run(store) : this.#api.context.with(this.#context, run, undefined, store)
+      return this.#context === undefined ? run(store) : this.#runInContext(this.#context, run, store)
+    }
+  }
+
+  /** A context manager that throws is the app's telemetry failing, not the store: the call runs (once) all the same. */
+  #runInContext<T>(context: Context, run: (store: SessionStore) => Promise<T>, store: SessionStore): Promise<T> {
+    let started = false
+    let pending: Promise<T> | undefined
+    try {
+      return this.#api.context.with(context, (s: SessionStore) => {
+        started = true
+        return (pending = run(s))
+      }, undefined, store)
+    } catch (err) {
+      // a throw of the store's own method is the store call's failure
+      if (started && pending === undefined) throw err
+      reportTelemetryError(err)
+      return pending ?? run(store)
     }
   }
 
@@ -54,7 +72,16 @@ export class ObservedCall {
     return 'error'
   }
 
+  /** Runs in a promise callback: a throw there would be a rejection nobody handles, which ends the process. */
   #end(outcome: StoreOutcome, err: unknown): void {
+    try {
+      this.#record(outcome, err)
+    } catch (failure) {
+      reportTelemetryError(failure)
+    }
+  }
+
+  #record(outcome: StoreOutcome, err: unknown): void {
     this.#histogram?.record((performance.now() - this.#startedAt) / 1000, { ...this.#attributes, [Attribute.storeOutcome]: outcome })
     const span = this.#span
     if (span === undefined) return

@@ -2,6 +2,7 @@ import type { BatchObservableResult, Histogram, Meter, MeterProvider, Observable
 import type { SessionEventName, SessionEvents } from '../events.ts'
 import type { StoreKind } from '../stores/kind.ts'
 import type { OpenTelemetryApi } from './api.ts'
+import { reportTelemetryError } from './report.ts'
 import { Attribute, BREAKER_STATES, COUNTED_EVENTS, DURATION_BUCKETS, Metric, SCOPE_NAME, fixedValue, type BreakerState } from './conventions.ts'
 
 /** What a `session()` instance shows the observable instruments: its store calls in flight and its breaker. */
@@ -38,6 +39,8 @@ export function currentInstruments(api: OpenTelemetryApi, version: string): Inst
   const provider = api.metrics.getMeterProvider()
   if (provider !== seenMeterProvider) {
     seenMeterProvider = provider
+    // a provider that throws here is asked once: it stays without instruments
+    instruments = undefined
     const meter = provider.getMeter(SCOPE_NAME, version)
     // the API's no-op provider answers its one shared no-op meter
     instruments = meter === api.createNoopMeter() ? undefined : createInstruments(meter)
@@ -52,6 +55,7 @@ export function currentTracer(api: OpenTelemetryApi, version: string): Tracer | 
   const provider = typeof global.getDelegate === 'function' ? global.getDelegate() : global
   if (provider !== seenTracerProvider) {
     seenTracerProvider = provider
+    tracer = undefined
     noopTracerProvider ??= new api.ProxyTracerProvider().getDelegate()
     tracer = provider === noopTracerProvider ? undefined : provider.getTracer(SCOPE_NAME, version)
   }
@@ -63,10 +67,15 @@ function createInstruments(meter: Meter): Instruments {
   for (const [name, counted] of Object.entries(COUNTED_EVENTS)) {
     const counter = meter.createCounter(counted.metric, { unit: counted.unit, description: counted.description })
     const { attribute, field, values } = counted as { attribute?: string; field?: string; values?: Record<string, true> }
-    events[name] =
-      attribute === undefined || field === undefined || values === undefined
-        ? () => counter.add(1)
-        : (payload) => counter.add(1, { [attribute]: fixedValue(values, (payload as Record<string, unknown>)[field]) })
+    const attributesOf = attribute === undefined || field === undefined || values === undefined ? undefined : (payload: object) => ({ [attribute]: fixedValue(values, (payload as Record<string, unknown>)[field]) })
+    events[name] = (payload) => {
+      // fed where the event is raised, in the middle of a request: a counter that throws must not reach it
+      try {
+        counter.add(1, attributesOf?.(payload))
+      } catch (err) {
+        reportTelemetryError(err)
+      }
+    }
   }
   const storeDuration = meter.createHistogram(Metric.storeOperationDuration, {
     unit: 's',

@@ -4,6 +4,7 @@ import { loadOpenTelemetryApi, type OpenTelemetryApi } from './api.ts'
 import { Attribute, DB_SYSTEM_NAME, STORE_OPERATIONS, fixedValue } from './conventions.ts'
 import { ObservedCall } from './observed-call.ts'
 import { currentInstruments, currentTracer, watchGate, type StoreGate } from './providers.ts'
+import { reportTelemetryError } from './report.ts'
 
 /**
  * One `session()` instance's metrics and spans, reported through whatever global providers the app
@@ -26,13 +27,28 @@ export class Telemetry {
     watchGate(gate)
   }
 
-  /** The counter an event feeds, or undefined when it feeds none or no meter provider is registered. */
+  /** The counter an event feeds, or undefined when it feeds none, no meter provider is registered, or the provider failed. */
   eventCounter<E extends SessionEventName>(name: E): ((payload: SessionEvents[E]) => void) | undefined {
-    return currentInstruments(this.#api, this.#version)?.events[name]
+    try {
+      return currentInstruments(this.#api, this.#version)?.events[name]
+    } catch (err) {
+      reportTelemetryError(err)
+      return undefined
+    }
   }
 
-  /** Watches one store call, or undefined when neither a meter nor a tracer provider is registered. */
+  /** Watches one store call, or undefined when neither a meter nor a tracer provider is registered, or a provider failed. */
   storeCall(operation: string): ObservedCall | undefined {
+    try {
+      return this.#observe(operation)
+    } catch (err) {
+      // the call goes on unobserved: a provider's failure is never the store call's
+      reportTelemetryError(err)
+      return undefined
+    }
+  }
+
+  #observe(operation: string): ObservedCall | undefined {
     const instruments = currentInstruments(this.#api, this.#version)
     const tracer = currentTracer(this.#api, this.#version)
     if (instruments === undefined && tracer === undefined) return undefined

@@ -13,6 +13,7 @@ describe('public exports', () => {
           'InvalidOptionError',
       'InvalidSessionStateError',
       'MemoryStore',
+      'OptionCallbackError',
       'RevocationCheckError',
       'SessionDataError',
       'SessionGoneError',
@@ -61,6 +62,7 @@ describe('public exports', () => {
       new main.SessionDataError('bad'),
       new main.StoreReplicationError('lagging', 0, 1),
       new main.RevocationCheckError('unknown'),
+      new main.OptionCallbackError('genid', new Error('down')),
     ]
     for (const error of errors) assert.ok(error instanceof main.TesseraError)
     assert.deepEqual(errors.map((error) => error.code).sort(), [...TesseraErrorCodes].sort())
