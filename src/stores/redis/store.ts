@@ -15,10 +15,10 @@ import {
 } from '../contract.ts'
 import { kStoreKind } from '../kind.ts'
 import { positiveInteger } from '../options.ts'
-import { parseMeta } from '../record.ts'
 import { commandsOf, type Commands, type IoRedisLike, type NodeRedisClientLike, type NodeRedisClusterLike } from './client.ts'
 import { decode, encodeData, encodeMeta, latestExpiry, ms, strings } from './codec.ts'
 import { covered, ownerFields, type CoveredWrite, type OwnerIndex } from './cross-slot.ts'
+import { parseMetaText } from './meta.ts'
 import { idOf, indexKey, sessionKeys, type SessionKeys } from './keys.ts'
 import { SCRIPTS } from './scripts.ts'
 import { Sender, type ReplicaWait } from './sender.ts'
@@ -220,7 +220,7 @@ export class RedisStore implements SessionStore {
     if (owner !== userId || expiresAt === undefined || expiresAt === '' || Number(expiresAt) <= Date.now()) return null
     let parsed: SessionMeta | null = null
     try {
-      if (meta !== undefined && meta !== '') parsed = parseMeta('redis', meta)
+      if (meta !== undefined && meta !== '') parsed = parseMetaText(meta)
     } catch {
       // unreadable metadata does not hide the session from its owner's list
     }
