@@ -241,3 +241,28 @@ describe('SqliteStore opened by several processes at once', () => {
     }
   })
 })
+
+describe('SqliteStore reads', () => {
+  it('reads without writing when the slide is not due: another process holding the write lock does not hold up the read', async () => {
+    const path = join(dir, 'read-under-lock.db')
+    const store = new SqliteStore({ path, busyTimeout: 100, pruneInterval: false })
+    const id = newId()
+    const now = Date.now()
+    await store.create(id, { data: { user: 'ann' }, meta: null, userId: null, expiresAt: now + 60_000 })
+    const locker = new DatabaseSync(path)
+    locker.exec('BEGIN IMMEDIATE')
+    try {
+      // expiry at now + 60 s, threshold now + 50 s: not due, so a read that ran the slide's UPDATE would wait and fail
+      const got = await store.get(id, { slideTo: now + 70_000, slideIfBefore: now + 50_000 })
+      assert.equal(got?.data.user, 'ann')
+      // due: the slide needs the lock, which the other process holds
+      await assert.rejects(store.get(id, { slideTo: now + 70_000, slideIfBefore: now + 65_000 }), { code: 'ERR_TESSERA_STORE_UNAVAILABLE' })
+    } finally {
+      locker.exec('ROLLBACK')
+      locker.close()
+    }
+    assert.equal((await store.get(id, { slideTo: now + 70_000, slideIfBefore: now + 65_000 }))?.expiresAt, now + 60_000)
+    assert.equal((await store.get(id))?.expiresAt, now + 70_000)
+    await store.close()
+  })
+})
