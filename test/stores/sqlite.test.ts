@@ -75,6 +75,20 @@ describe('SqliteStore', () => {
     await store.close()
   })
 
+  it('sets synchronous = NORMAL in its constructor only: an app that wants FULL on its own database sets it after (docs/stores/sqlite.md, Durability)', async () => {
+    const db = new DatabaseSync(join(dir, 'synchronous.db'))
+    const store = new SqliteStore({ database: db, pruneInterval: false })
+    const level = () => (db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous
+    assert.equal(level(), 1)
+    db.exec('PRAGMA synchronous = FULL')
+    const id = newId()
+    await store.create(id, { data: { n: 1 }, meta: null, userId: null, expiresAt: Date.now() + 60_000 })
+    assert.equal(await store.update(id, { set: { n: 2 }, unset: [], whole: { n: 2 } }, Date.now() + 60_000), 'ok')
+    assert.equal(level(), 2)
+    await store.close()
+    db.close()
+  })
+
   it('applies patches inside SQLite, so two connections writing different keys both keep theirs', async () => {
     const path = join(dir, 'two-writers.db')
     const a = new SqliteStore({ path, pruneInterval: false })
