@@ -308,6 +308,37 @@ for (const driver of drivers) {
       })
     })
 
+    describe('compact metadata', () => {
+      it("keeps a signed-in session's hash a listpack: its metadata field stays under hash-max-listpack-value", async () => {
+        const { store, connection, prefix } = await open()
+        const id = storeKeyOf(newId())
+        const now = Date.now()
+        const m: SessionMeta = { createdAt: now, absoluteExpiresAt: now + 12 * HOUR, idleTimeout: 30 * 60_000, authTime: now }
+        const data = { user: 'user-000001', roles: ['member'], csrf: 'x'.repeat(22) }
+        assert.equal(await store.create(id, { data, meta: m, userId: 'user-000001', expiresAt: now + HOUR }), 'ok')
+        const key = sessionKey(prefix, id)
+        const text = String(await connection.command(key, ['HGET', key, '_m']))
+        assert.ok(text.length <= 64, `_m is ${text.length} bytes: ${text}`)
+        if (!driver.cluster) assert.equal(await connection.command(key, ['OBJECT', 'ENCODING', key]), 'listpack')
+        assert.deepEqual((await store.get(id))?.meta, m)
+        assert.deepEqual((await store.listByUser('user-000001'))[0]?.meta, m)
+      })
+
+      it('reads metadata an earlier version wrote with full field names, and keeps fields it does not know', async () => {
+        const { store, connection, prefix } = await open()
+        const id = newId()
+        const now = Date.now()
+        assert.equal(await store.create(id, { data: { n: 1 }, meta: meta(), userId: null, expiresAt: now + HOUR }), 'ok')
+        const key = sessionKey(prefix, id)
+        const old = { createdAt: now - 5, absoluteExpiresAt: now + HOUR, idleTimeout: HOUR, client: 'Firefox on Linux', cookieMaxAge: null, renewedAt: now - 1 }
+        await connection.command(key, ['HSET', key, '_m', JSON.stringify(old)])
+        assert.deepEqual((await store.get(id))?.meta, old)
+        const later = { ...old, binding: 'b'.repeat(43), retiredAt: now, futureField: [1] } as SessionMeta
+        assert.equal(await store.update(id, { set: {}, unset: [], meta: later, whole: {} }, now + HOUR), 'ok')
+        assert.deepEqual((await store.get(id))?.meta, later)
+      })
+    })
+
     describe('round trips', () => {
       it('sends one command per operation, one more where a signed-in session and its index are two slots (counted by the server, with MONITOR)', async () => {
         const { store, prefix } = await open()

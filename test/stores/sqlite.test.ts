@@ -75,6 +75,20 @@ describe('SqliteStore', () => {
     await store.close()
   })
 
+  it('sets synchronous = NORMAL in its constructor only: an app that wants FULL on its own database sets it after (docs/stores/sqlite.md, Durability)', async () => {
+    const db = new DatabaseSync(join(dir, 'synchronous.db'))
+    const store = new SqliteStore({ database: db, pruneInterval: false })
+    const level = () => (db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous
+    assert.equal(level(), 1)
+    db.exec('PRAGMA synchronous = FULL')
+    const id = newId()
+    await store.create(id, { data: { n: 1 }, meta: null, userId: null, expiresAt: Date.now() + 60_000 })
+    assert.equal(await store.update(id, { set: { n: 2 }, unset: [], whole: { n: 2 } }, Date.now() + 60_000), 'ok')
+    assert.equal(level(), 2)
+    await store.close()
+    db.close()
+  })
+
   it('applies patches inside SQLite, so two connections writing different keys both keep theirs', async () => {
     const path = join(dir, 'two-writers.db')
     const a = new SqliteStore({ path, pruneInterval: false })
@@ -239,5 +253,30 @@ describe('SqliteStore opened by several processes at once', () => {
       )
       for (const exit of exits) assert.equal(exit.code, 0, exit.stderr)
     }
+  })
+})
+
+describe('SqliteStore reads', () => {
+  it('reads without writing when the slide is not due: another process holding the write lock does not hold up the read', async () => {
+    const path = join(dir, 'read-under-lock.db')
+    const store = new SqliteStore({ path, busyTimeout: 100, pruneInterval: false })
+    const id = newId()
+    const now = Date.now()
+    await store.create(id, { data: { user: 'ann' }, meta: null, userId: null, expiresAt: now + 60_000 })
+    const locker = new DatabaseSync(path)
+    locker.exec('BEGIN IMMEDIATE')
+    try {
+      // expiry at now + 60 s, threshold now + 50 s: not due, so a read that ran the slide's UPDATE would wait and fail
+      const got = await store.get(id, { slideTo: now + 70_000, slideIfBefore: now + 50_000 })
+      assert.equal(got?.data.user, 'ann')
+      // due: the slide needs the lock, which the other process holds
+      await assert.rejects(store.get(id, { slideTo: now + 70_000, slideIfBefore: now + 65_000 }), { code: 'ERR_TESSERA_STORE_UNAVAILABLE' })
+    } finally {
+      locker.exec('ROLLBACK')
+      locker.close()
+    }
+    assert.equal((await store.get(id, { slideTo: now + 70_000, slideIfBefore: now + 65_000 }))?.expiresAt, now + 60_000)
+    assert.equal((await store.get(id))?.expiresAt, now + 70_000)
+    await store.close()
   })
 })

@@ -1,7 +1,8 @@
 import { SessionDataError } from '../../errors.ts'
 import { isStorableText, parseJson, stringifyJson } from '../../safe-json.ts'
 import type { SessionMeta, SessionValues, StoredSession } from '../contract.ts'
-import { parseMeta, toRecord } from '../record.ts'
+import { toRecord } from '../record.ts'
+import { metaText, parseMetaText } from './meta.ts'
 
 /** Epoch ms as Redis takes it (an integer). */
 export function ms(at: number): string {
@@ -43,7 +44,7 @@ class Fields {
     if (field.startsWith('d:')) this.data[field.slice(2)] = parseField(field, value)
     else if (field === '_v') this.version = Number(value)
     else if (field === '_e') this.expiresAt = Number(value)
-    else if (field === '_m') this.meta = parseMeta('redis', value)
+    else if (field === '_m') this.meta = parseMetaText(value)
     else if (field === '_u') this.userId = value
     else if (field === '_d') this.destroyed = true
   }
@@ -81,7 +82,7 @@ export function encodeData(values: SessionValues, pairs: string[], deleted: stri
 
 /** Appends the `_m`/`_a` pairs of `meta`, or `_a` to `deleted` when there is no finite absolute deadline. */
 export function encodeMeta(meta: SessionMeta, pairs: string[], deleted: string[]): void {
-  pairs.push('_m', JSON.stringify(meta))
+  pairs.push('_m', metaText(meta))
   if (Number.isFinite(meta.absoluteExpiresAt)) pairs.push('_a', ms(meta.absoluteExpiresAt))
   else deleted.push('_a')
 }

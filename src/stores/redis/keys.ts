@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto'
  *
  * Hash fields: `d:<key>` holds the JSON of data key `<key>`. Metadata fields start with `_`, which no
  * `d:` field does, so no data key can collide with them:
- *   _v version   _e expiresAt (ms)   _m SessionMeta JSON   _a meta.absoluteExpiresAt (ms, read by the slide)
+ *   _v version   _e expiresAt (ms)   _m SessionMeta as short JSON (meta.ts)   _a meta.absoluteExpiresAt (ms, read by the slide)
  *   _u userId    _x until when (ms) the owner's index entry covers the session
  *   _t the user hash, when it differs from the key's tag: where earlier versions, still running during an
  *      upgrade, look for the index

@@ -14,10 +14,11 @@ import {
 } from '../contract.ts'
 import { kStoreKind } from '../kind.ts'
 import { positiveInteger } from '../options.ts'
-import { listedMeta, parseMeta } from '../record.ts'
+import { listedMeta } from '../record.ts'
 import { commandsOf, type Commands, type IoRedisLike, type NodeRedisClientLike, type NodeRedisClusterLike } from './client.ts'
 import { decode, encodeData, encodeMeta, latestExpiry, ms, strings } from './codec.ts'
 import { covered, ownerFields, type CoveredWrite, type OwnerIndex } from './cross-slot.ts'
+import { parseMetaText } from './meta.ts'
 import { idOf, indexKey, sessionKeys, type SessionKeys } from './keys.ts'
 import { SCRIPTS } from './scripts.ts'
 import { Sender, type ReplicaWait } from './sender.ts'
@@ -217,7 +218,7 @@ export class RedisStore implements SessionStore {
     const key = this.#prefix + member
     const [owner, expiresAt, meta] = strings(await this.#sender.send('listByUser', key, ['HMGET', key, '_u', '_e', '_m']))
     if (owner !== userId || expiresAt === undefined || expiresAt === '' || Number(expiresAt) <= Date.now()) return null
-    return { id: idOf(member), expiresAt: Number(expiresAt), meta: meta === undefined || meta === '' ? null : listedMeta(() => parseMeta('redis', meta)) }
+    return { id: idOf(member), expiresAt: Number(expiresAt), meta: meta === undefined || meta === '' ? null : listedMeta(() => parseMetaText(meta)) }
   }
 
   /**

@@ -18,6 +18,11 @@ export function toStored(row: Row): StoredSession {
   return toRecord('sqlite', { data, meta: parseMeta('sqlite', row.meta), userId: row.user_id, expiresAt: row.expires_at, version: row.version })
 }
 
+/** Whether a read's slide may move the record's expiry: the throttle (`slideIfBefore`) allows it and it goes forwards. */
+export function isSlideDue(stored: StoredSession, slideTo: number, slideIfBefore: number | undefined): boolean {
+  return slideTo > stored.expiresAt && (slideIfBefore === undefined || stored.expiresAt < slideIfBefore)
+}
+
 /** A patch as an update statement takes it: its shape, and its parameters but the last three (id, now, version). */
 export function updateParams(patch: SessionPatch, expiresAt: number, checksVersion: boolean): { unset: number; set: number; shape: UpdateShape; params: Array<string | number | null> } {
   const { texts, dropped } = encodeValues('sqlite', patch.set)

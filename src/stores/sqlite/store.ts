@@ -17,7 +17,7 @@ import { encodeData } from '../json-fields.ts'
 import { kStoreKind } from '../kind.ts'
 import { PruneTimer, positiveInteger, pruneInterval } from '../options.ts'
 import { listedMeta, parseMeta } from '../record.ts'
-import { isDataError, toStored, updateParams, type Row } from './codec.ts'
+import { isDataError, isSlideDue, toStored, updateParams, type Row } from './codec.ts'
 import { openDatabase } from './open.ts'
 import { IDENTIFIER, prepareStatements, updateSql, type Statements, type UpdateShape } from './statements.ts'
 
@@ -104,16 +104,19 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  // SELECT …, then UPDATE … (the slide) when due: the record is returned as it was before the slide
+  // SELECT …, then UPDATE … (the slide) only when the row read says it is due: an UPDATE that changes
+  // nothing still takes the write lock and commits, several times the cost of the read (and waits for
+  // another process's write). The UPDATE checks again, for a writer in between. The record is returned as
+  // it was before the slide.
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
     return this.#run('get', () => {
       const now = Date.now()
       const row = this.#statements.get.get(id, now) as Row | undefined
       if (row === undefined) return null
       const stored = toStored(row)
-      const { slideTo, slideIfBefore } = options ?? {}
-      if (slideTo !== undefined) {
-        this.#statements.slide.run(slideTo, slideTo, id, now, slideIfBefore ?? Number.MAX_SAFE_INTEGER)
+      const slideTo = options?.slideTo
+      if (slideTo !== undefined && isSlideDue(stored, slideTo, options?.slideIfBefore)) {
+        this.#statements.slide.run(slideTo, slideTo, id, now, options?.slideIfBefore ?? Number.MAX_SAFE_INTEGER)
       }
       return stored
     })
