@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
+import { SCHEMA } from '../../src/stores/sqlite/statements.ts'
 import type { SessionStore } from '../../src/stores/contract.ts'
 import { runConformance, newId } from './conformance.ts'
 import { nestedArray } from '../support/unstorable.ts'
@@ -73,6 +74,41 @@ describe('SqliteStore', () => {
     assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal')
     db.close()
     await store.close()
+  })
+
+  it('creates a new file with 1 KiB pages (cheaper commits); a file written with other pages opens, reads and writes as it is', async () => {
+    const pageSize = (path: string) => {
+      const db = new DatabaseSync(path)
+      const size = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size
+      db.close()
+      return size
+    }
+    const fresh = join(dir, 'pages-new.db')
+    await new SqliteStore({ path: fresh, pruneInterval: false }).close()
+    assert.equal(pageSize(fresh), 1024)
+    // a file as the previous version left it: SQLite's default 4 KiB pages, one session in format 2
+    const old = join(dir, 'pages-old.db')
+    const legacy = new DatabaseSync(old)
+    legacy.exec('PRAGMA journal_mode = WAL')
+    legacy.exec(SCHEMA('sessions'))
+    const id = newId()
+    legacy.prepare('INSERT INTO sessions (id, data, meta, user_id, expires_at) VALUES (?, ?, NULL, NULL, ?)').run(id, '[2,{"user":"\\"ann\\""}]', Date.now() + 60_000)
+    legacy.close()
+    const store = new SqliteStore({ path: old, pruneInterval: false })
+    assert.equal((await store.get(id))?.data.user, 'ann')
+    assert.equal(await store.update(id, { set: { n: 1 }, unset: [], whole: { user: 'ann', n: 1 } }, Date.now() + 60_000), 'ok')
+    assert.deepEqual({ ...(await store.get(id))?.data }, { user: 'ann', n: 1 })
+    await store.close()
+    assert.equal(pageSize(old), 4096)
+  })
+
+  it('leaves the page size of a database the application owns', async () => {
+    const path = join(dir, 'pages-owned.db')
+    const db = new DatabaseSync(path)
+    const store = new SqliteStore({ database: db, pruneInterval: false })
+    assert.equal((db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size, 4096)
+    await store.close()
+    db.close()
   })
 
   it('sets synchronous = NORMAL in its constructor only: an app that wants FULL on its own database sets it after (docs/stores/sqlite.md, Durability)', async () => {
