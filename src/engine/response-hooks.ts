@@ -64,12 +64,14 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
   res.setHeader('Set-Cookie', Array.isArray(previous) ? [...previous, value] : [String(previous), value])
 }
 
-/** Responses whose `end` was called, while a held `end` still waits for the store. */
-const ending = new WeakSet<ServerResponse>()
+/** Marks a response whose `end` was called (a held `end` may still wait): a property, as a WeakSet per response cost more than the rest of `end`. */
+const kEnding = Symbol('tessera-session.ending')
+
+type MarkedResponse = ServerResponse & { [kEnding]?: true }
 
 /** The app has sent the response: its headers are out, or it called `res.end` (which may still wait for the store). */
 export function isResponseSent(res: ServerResponse): boolean {
-  return res.headersSent || res.writableEnded || ending.has(res)
+  return res.headersSent || res.writableEnded || (res as MarkedResponse)[kEnding] === true
 }
 
 /** The response lets a credentialed cross-origin request read it (Fetch: the value must be exactly `true`). */
@@ -138,7 +140,7 @@ class HeldEnd<C, W> {
     const writeFirst = this.#hook.writeFirst
     if (this.#ended) return writeFirst ? res : false
     this.#ended = true
-    ending.add(res)
+    ;(res as MarkedResponse)[kEnding] = true
     let work: W | undefined
     try {
       work = this.#hook.decide(this.#context)
