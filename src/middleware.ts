@@ -129,10 +129,13 @@ export function createSessionMiddleware(options: SessionOptions): SessionHandler
       engine.emit('rejected', () => ({ reason: presented.rejected }))
       finish(state)
     } else {
-      loadSession(state, presented, rotations).then(
-        (loaded) => onLoaded(state, presented, loaded),
-        (err: unknown) => failClosed(state, err),
-      )
+      const loaded = loadSession(state, presented, rotations)
+      if (!(loaded instanceof Promise)) onLoaded(state, presented, loaded)
+      else
+        loaded.then(
+          (answer) => onLoaded(state, presented, answer),
+          (err: unknown) => failClosed(state, err),
+        )
     }
   }
   return describeHandler(handler, engine)

@@ -6,7 +6,7 @@ import type { SessionEventName, SessionEvents } from '../events.ts'
 import { emitSafely } from '../emit-safely.ts'
 import { isSecureRequest } from '../request-security.ts'
 import type { Policy } from '../options.ts'
-import type { SessionStore } from '../stores/contract.ts'
+import { kReadNow, type GetOptions, type ReadsNow, type SessionStore, type StoredSession } from '../stores/contract.ts'
 import { storeKindOf } from '../stores/kind.ts'
 import { openTelemetry } from '../telemetry/telemetry.ts'
 import type { BreakerState } from '../telemetry/conventions.ts'
@@ -161,6 +161,29 @@ export class Engine {
         },
       )
     })
+  }
+
+  /**
+   * The store's read without a promise, for a store that can (see `kReadNow`), behind the same gates
+   * as `call` and with the same failure accounting; undefined when it cannot: read through `call`.
+   * Telemetry's store-call spans need a call, so with `@opentelemetry/api` installed reads use `call`.
+   */
+  readNow(key: string, options: GetOptions | undefined): StoredSession | null | undefined {
+    const store = this.store as SessionStore & Partial<ReadsNow>
+    if (store[kReadNow] === undefined || this.#telemetry !== undefined || !this.storeReady || this.#openUntil !== 0) return undefined
+    let record: StoredSession | null | undefined
+    try {
+      record = store[kReadNow](key, options)
+    } catch (err) {
+      const failure = storeFailure('get', err)
+      if (!(failure instanceof SessionDataError)) {
+        this.#countFailure()
+        this.emit('store_error', () => ({ operation: 'get', error: failure }))
+      }
+      throw failure
+    }
+    if (record !== undefined) this.#failures = 0
+    return record
   }
 
   /** Store calls in flight, for telemetry. */

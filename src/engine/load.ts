@@ -27,19 +27,36 @@ function noop(): void {}
  * One store read for the presented id (sliding its expiry in the same round trip when due), then
  * the judgement: expired (R10), revoked (R14), bound to another client (R26), a legacy cookie for
  * a record of ours (R3), or moved to a successor (R12). A record not used is deleted, fail-safe.
- * A store failure is a `Loaded` too, not a rejection.
+ * A store failure is a `Loaded` too, not a rejection. A store that reads synchronously (see
+ * `Engine.readNow`) gives the answer in the same turn, without a promise, unless a rotation is due.
  */
-export async function loadSession(state: RequestState, presented: Presented, rotations: Rotations): Promise<Loaded> {
-  const engine = state.engine
+export function loadSession(state: RequestState, presented: Presented, rotations: Rotations): Loaded | Promise<Loaded> {
   const now = Date.now()
-  const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, engine.policy)
-  let key: string
-  let record: StoredSession | null
+  const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, state.engine.policy)
+  let read: Held | undefined
   try {
-    ;({ key, record } = await engine.call('get', (store) => readHeld(state, presented, store, slide)))
+    read = readHeldNow(state, presented, slide)
   } catch (err) {
     return failed(state, presented, err)
   }
+  if (read === undefined) return loadLater(state, presented, rotations, now, slide)
+  return judgeRead(state, presented, rotations, now, slide, read)
+}
+
+async function loadLater(state: RequestState, presented: Presented, rotations: Rotations, now: number, slide: Required<GetOptions> | undefined): Promise<Loaded> {
+  let read: Held
+  try {
+    read = await state.engine.call('get', (store) => readHeld(state, presented, store, slide))
+  } catch (err) {
+    return failed(state, presented, err)
+  }
+  return judgeRead(state, presented, rotations, now, slide, read)
+}
+
+/** The record read (or none), judged; a promise only when a rotation has to be followed. */
+function judgeRead(state: RequestState, presented: Presented, rotations: Rotations, now: number, slide: Required<GetOptions> | undefined, read: Held): Loaded | Promise<Loaded> {
+  const engine = state.engine
+  const { key, record } = read
   if (key !== presented.key) rememberKey(engine.verified, presented.value, key)
   const verdict = verdictOf(state, presented, record, now)
   if (verdict !== 'live') return refuse(state, presented, verdict, key)
@@ -47,17 +64,20 @@ export async function loadSession(state: RequestState, presented: Presented, rot
   // renewal, migration, or an id one of them replaced: the request takes the successor
   const replacing = rotations.successorOf(presented, key, live, state.readOnly)
   if (replacing !== undefined) {
-    let successor: Successor | null
-    try {
-      successor = await replacing
-    } catch (err) {
-      return failed(state, presented, err)
-    }
-    return followed(state, presented, successor)
+    return replacing.then(
+      (successor) => followed(state, presented, successor),
+      (err: unknown) => failed(state, presented, err),
+    )
   }
   const slidTo = expiryAfterRead(live, slide)
   rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
   return { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) }
+}
+
+/** A read's answer: the record (or null) and the key it is under. */
+interface Held {
+  readonly key: string
+  readonly record: StoredSession | null
 }
 
 /**
@@ -65,11 +85,23 @@ export async function loadSession(state: RequestState, presented: Presented, rot
  * is under its tagged key until it expires or is renewed (one more read on a miss, for as long as
  * such a session can be alive).
  */
-async function readHeld(state: RequestState, presented: Presented, store: SessionStore, slide: GetOptions | undefined): Promise<{ key: string; record: StoredSession | null }> {
+async function readHeld(state: RequestState, presented: Presented, store: SessionStore, slide: Required<GetOptions> | undefined): Promise<Held> {
   const first = await store.get(presented.key, slide)
   if (first !== null || presented.format === 'legacy') return { key: presented.key, record: first }
   const other = state.engine.otherStoreKey(presented.id, presented.key)
   return other === undefined ? { key: presented.key, record: null } : { key: other, record: await store.get(other, slide) }
+}
+
+/** `readHeld` without a promise, when the store reads synchronously; undefined when it cannot. */
+function readHeldNow(state: RequestState, presented: Presented, slide: Required<GetOptions> | undefined): Held | undefined {
+  const engine = state.engine
+  const first = engine.readNow(presented.key, slide)
+  if (first === undefined) return undefined
+  if (first !== null || presented.format === 'legacy') return { key: presented.key, record: first }
+  const other = engine.otherStoreKey(presented.id, presented.key)
+  if (other === undefined) return { key: presented.key, record: null }
+  const second = engine.readNow(other, slide)
+  return second === undefined ? undefined : { key: other, record: second }
 }
 
 function verdictOf(state: RequestState, presented: Presented, record: StoredSession | null, now: number): Verdict | 'unknown' | 'binding' {

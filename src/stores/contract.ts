@@ -135,6 +135,18 @@ export interface SessionStore {
   close?(): Promise<void>
 }
 
+/**
+ * A store whose reads finish synchronously (MemoryStore, SqliteStore) also reads through this symbol:
+ * the same read as `get`, without a promise, so that a request with a live session loads it in the
+ * same turn. It answers undefined when `get` is not the store's own (a subclass or a wrapper
+ * replaced it): the engine then calls `get`, whatever it does.
+ */
+export const kReadNow: unique symbol = Symbol.for('tessera-session.read-now')
+
+export interface ReadsNow {
+  [kReadNow](id: string, options?: GetOptions): StoredSession | null | undefined
+}
+
 export function isContractStore(value: unknown): value is SessionStore {
   return typeof value === 'object' && value !== null && (value as { [kContractStore]?: unknown })[kContractStore] === true
 }

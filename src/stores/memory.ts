@@ -1,13 +1,12 @@
-import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
 import {
   kContractStore,
+  kReadNow,
   type CreateResult,
   type GetOptions,
   type NewSession,
-  type SessionMeta,
   type SessionPatch,
+  type ReadsNow,
   type SessionStore,
-  type SessionValues,
   type StoredSession,
   type UpdateOptions,
   type TouchResult,
@@ -16,7 +15,8 @@ import {
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
 import { positiveInteger, timerDelay } from './options.ts'
-import { checkMeta, listedMeta, toRecord } from './record.ts'
+import { encodeFields, toStored, writeFields, type Entry } from './memory-entry.ts'
+import { checkMeta, listedMeta } from './record.ts'
 
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
@@ -29,34 +29,7 @@ export interface MemoryStoreOptions {
   tombstoneTtl?: number
 }
 
-interface Entry {
-  /** Each top-level key's JSON, as a field-level store keeps it. */
-  fields: Map<string, string>
-  meta: SessionMeta | null
-  userId: string | null
-  expiresAt: number
-  version: number
-}
-
 const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombstoneTtl: 60_000 }
-
-/** Each key's JSON, all of it before any is written: a value JSON cannot hold fails the write as a whole. */
-function encodeFields(values: SessionValues): Array<[string, string | undefined]> {
-  const encoded: Array<[string, string | undefined]> = []
-  for (const key of Object.keys(values)) {
-    // a top-level __proto__ key would become the prototype of any plain object the data is later copied into
-    if (isSafeKey(key)) encoded.push([key, stringifyJson(values[key], key, 'memory: ')])
-  }
-  return encoded
-}
-
-function writeFields(fields: Map<string, string>, encoded: Array<[string, string | undefined]>): void {
-  for (const [key, json] of encoded) {
-    // compat: JSON drops undefined and functions, so such a key is not stored at all
-    if (json === undefined) fields.delete(key)
-    else fields.set(key, json)
-  }
-}
 
 /**
  * An in-process store for development, tests and single-process apps. Bounded (`max`, least
@@ -67,7 +40,7 @@ function writeFields(fields: Map<string, string>, encoded: Array<[string, string
  * import session, { MemoryStore } from 'tessera-session'
  * app.use(session({ secret, store: new MemoryStore({ max: 50_000 }) }))
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore implements SessionStore, ReadsNow {
   readonly [kContractStore] = true as const
   readonly [kStoreKind] = 'memory' as const
   readonly #entries = new Map<string, Entry>()
@@ -137,19 +110,21 @@ export class MemoryStore implements SessionStore {
     this.#entries.set(id, entry)
   }
 
-  #toStored(entry: Entry): StoredSession {
-    const data: SessionValues = Object.create(null)
-    for (const [key, json] of entry.fields) data[key] = parseJson(json)
-    return toRecord('memory', { data, meta: checkMeta('memory', entry.meta), userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version })
+  async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+    return this.#read(id, options)
   }
 
-  async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+  [kReadNow](id: string, options?: GetOptions): StoredSession | null | undefined {
+    return this.get === MemoryStore.prototype.get ? this.#read(id, options) : undefined
+  }
+
+  #read(id: string, options: GetOptions | undefined): StoredSession | null {
     const now = Date.now()
     const entry = this.#live(id, now)
     if (entry === undefined) return null
     this.#use(id, entry)
     // the record is returned with the expiry it had before the slide, so the engine can judge it
-    const stored = this.#toStored(entry)
+    const stored = toStored(entry)
     const slideTo = options?.slideTo
     if (slideTo !== undefined && (options?.slideIfBefore === undefined || entry.expiresAt < options.slideIfBefore)) {
       const limit = entry.meta?.absoluteExpiresAt ?? Number.POSITIVE_INFINITY
@@ -245,7 +220,7 @@ export class MemoryStore implements SessionStore {
     const now = Date.now()
     const result: Array<[string, StoredSession]> = []
     for (const [id, entry] of [...this.#entries]) {
-      if (this.#live(id, now) !== undefined) result.push([id, this.#toStored(entry)])
+      if (this.#live(id, now) !== undefined) result.push([id, toStored(entry)])
     }
     return result
   }

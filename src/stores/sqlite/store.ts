@@ -2,10 +2,12 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../../errors.ts'
 import {
   kContractStore,
+  kReadNow,
   type CreateResult,
   type GetOptions,
   type NewSession,
   type SessionPatch,
+  type ReadsNow,
   type SessionStore,
   type StoredSession,
   type UpdateOptions,
@@ -48,7 +50,7 @@ export interface SqliteStoreOptions {
  * import { SqliteStore } from 'tessera-session/stores/sqlite'
  * app.use(session({ secret, store: new SqliteStore({ path: 'sessions.db' }) }))
  */
-export class SqliteStore implements SessionStore {
+export class SqliteStore implements SessionStore, ReadsNow {
   readonly [kContractStore] = true as const
   readonly [kStoreKind] = 'sqlite' as const
   readonly #db: DatabaseSync
@@ -109,6 +111,14 @@ export class SqliteStore implements SessionStore {
   // another process's write). The UPDATE checks again, for a writer in between. The record is returned as
   // it was before the slide.
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+    return this.#read(id, options)
+  }
+
+  [kReadNow](id: string, options?: GetOptions): StoredSession | null | undefined {
+    return this.get === SqliteStore.prototype.get ? this.#read(id, options) : undefined
+  }
+
+  #read(id: string, options: GetOptions | undefined): StoredSession | null {
     return this.#run('get', () => {
       const now = Date.now()
       const row = this.#statements.get.get(id, now) as Row | undefined
