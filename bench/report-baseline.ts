@@ -9,8 +9,13 @@ export interface BaselineComparison {
   /** Server CPU µs per request, median over rounds: the twin's (before) and the current sources' (after). */
   beforeUs: number
   afterUs: number
-  /** `afterUs / beforeUs - 1`. */
+  /**
+   * Median over rounds of (current CPU µs ÷ twin CPU µs in the same round) − 1: each round's pair ran
+   * back to back, so a host that slows down between rounds moves both sides of a ratio alike.
+   */
   change: number
+  changeMin: number
+  changeMax: number
   /** Median over rounds of (current req/s ÷ twin req/s in the same round), and its range. */
   speed: number
   speedMin: number
@@ -29,8 +34,21 @@ export function compareWithBaseline(cells: readonly CellResult[], contenders: re
       if (after.length === 0 || before.length === 0) continue
       const beforeUs = median(before.map((x) => x.serverCpuUs ?? Number.NaN))
       const afterUs = median(after.map((x) => x.serverCpuUs ?? Number.NaN))
-      const speeds = after.map((x) => x.requestsPerSecond / (before.find((b) => b.round === x.round)?.requestsPerSecond ?? Number.NaN))
-      out.push({ contender, scenario, beforeUs, afterUs, change: afterUs / beforeUs - 1, speed: median(speeds), speedMin: minOf(speeds), speedMax: maxOf(speeds) })
+      const twinOf = (x: CellResult) => before.find((b) => b.round === x.round)
+      const speeds = after.map((x) => x.requestsPerSecond / (twinOf(x)?.requestsPerSecond ?? Number.NaN))
+      const changes = after.map((x) => (x.serverCpuUs ?? Number.NaN) / (twinOf(x)?.serverCpuUs ?? Number.NaN) - 1)
+      out.push({
+        contender,
+        scenario,
+        beforeUs,
+        afterUs,
+        change: median(changes),
+        changeMin: minOf(changes),
+        changeMax: maxOf(changes),
+        speed: median(speeds),
+        speedMin: minOf(speeds),
+        speedMax: maxOf(speeds),
+      })
     }
   }
   return out
@@ -55,11 +73,11 @@ export function baselineSection(
   const range = (r: BaselineComparison) => (rounds > 1 ? ` (${fixed(r.speedMin, 2)}–${fixed(r.speedMax, 2)})` : '')
   const out: string[] = [`### Before → after: src/ at ${baseline.short} → at ${commit}`, '']
   out.push(
-    `Every tessera contender ran twice in each round, back to back (the earlier sources second in odd rounds, first in even ones): with the library's sources at ${baseline.short} (\`--baseline ${baseline.ref}\`, the rows marked "(at ${baseline.short})" above) and as they are now. Server CPU per request in µs, median over rounds, before → after, and the change (negative: the current sources cost less).`,
+    `Every tessera contender ran twice in each round, back to back (the earlier sources second in odd rounds, first in even ones): with the library's sources at ${baseline.short} (\`--baseline ${baseline.ref}\`, the rows marked "(at ${baseline.short})" above) and as they are now. Server CPU per request in µs, median over rounds, before → after; the change is the median over rounds of each round's after ÷ before − 1 (negative: the current sources cost less)${rounds > 1 ? ', in brackets its range' : ''}. The host's speed drifts between rounds; within a round the pair ran back to back, so the ratio is the steadier figure. The side that runs first alternates, so an even number of rounds gives both sides the first place equally often.`,
     '',
     ...header,
   )
-  for (const c of current) out.push(`| ${c.label} | ${scenarios.map((s) => cell(find(c, s), (r) => `${fixed(r.beforeUs, 1)} → ${fixed(r.afterUs, 1)} (${percent(r.change)})`)).join(' | ')} |`)
+  for (const c of current) out.push(`| ${c.label} | ${scenarios.map((s) => cell(find(c, s), (r) => `${fixed(r.beforeUs, 1)} → ${fixed(r.afterUs, 1)} (${percent(r.change)}${rounds > 1 ? `, ${percent(r.changeMin)} to ${percent(r.changeMax)}` : ''})`)).join(' | ')} |`)
   out.push('', `Throughput now ÷ throughput at ${baseline.short}, median over rounds of the same round's ratio${rounds > 1 ? ', in brackets the range' : ''}; above 1: faster now.`, '', ...header)
   for (const c of current) out.push(`| ${c.label} | ${scenarios.map((s) => cell(find(c, s), (r) => `${fixed(r.speed, 2)}${range(r)}`)).join(' | ')} |`)
   out.push('')
