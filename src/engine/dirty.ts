@@ -13,9 +13,9 @@ export const MAX_DEPTH = 1000
 /** What a write carries: the changed keys with copies of their values, the removed keys, and every key's JSON. */
 export interface SessionDiff {
   set: SessionValues
-  unset: string[]
+  unset: readonly string[]
   /** Every key's JSON: the baseline once the write is stored. */
-  current: Map<string, string>
+  current: ReadonlyMap<string, string>
   changed: boolean
   /**
    * The size checked against the limit: exact UTF-8 bytes once a third of the limit is passed,
@@ -52,16 +52,44 @@ function checkChanged(key: string, json: string): void {
 /**
  * Serializes the session once and compares it key by key with `baseline`. Refused before any store
  * call: a value JSON cannot hold, or a changed value under a key stores cannot hold or nested deeper
- * than `MAX_DEPTH` (SessionDataError); a session over `maxBytes` (SessionTooLargeError).
+ * than `MAX_DEPTH` (SessionDataError); a session over `maxBytes` (SessionTooLargeError). Most
+ * requests change nothing: until a key differs, nothing but the JSON texts is allocated, and an
+ * unchanged session's `current` is `baseline` itself.
  */
 export function diffSession(session: Record<string, unknown>, baseline: ReadonlyMap<string, string>, maxBytes: number): SessionDiff {
+  const keys = Object.keys(session)
+  let bytes = 0
+  let same = 0
+  let i = 0
+  for (; i < keys.length; i++) {
+    const key = keys[i] as string
+    // `cookie` is the cookie's, never stored as data
+    if (key === 'cookie') continue
+    const json = stringifyJson(session[key], key)
+    if (json === undefined ? baseline.has(key) : baseline.get(key) !== json) break
+    if (json === undefined) continue
+    bytes += key.length + json.length + 4
+    same++
+  }
+  if (i === keys.length && same === baseline.size) return { set: NO_VALUES, unset: NO_KEYS, current: baseline, changed: false, bytes: checkSize(baseline, bytes, maxBytes) }
+  return diffFrom(session, keys, i, baseline, bytes, maxBytes)
+}
+
+const NO_VALUES: SessionValues = Object.freeze(Object.create(null) as SessionValues)
+const NO_KEYS: readonly string[] = Object.freeze([])
+
+/** The diff once `keys[from]` (or a removed key) differs: the keys before it are as in `baseline`. */
+function diffFrom(session: Record<string, unknown>, keys: string[], from: number, baseline: ReadonlyMap<string, string>, bytes: number, maxBytes: number): SessionDiff {
   const set: SessionValues = Object.create(null)
   const unset: string[] = []
   const current = new Map<string, string>()
-  let bytes = 0
   let changed = false
-  for (const key of Object.keys(session)) {
-    // `cookie` is the cookie's, never stored as data
+  for (let i = 0; i < from; i++) {
+    const json = baseline.get(keys[i] as string)
+    if (json !== undefined) current.set(keys[i] as string, json)
+  }
+  for (let i = from; i < keys.length; i++) {
+    const key = keys[i] as string
     if (key === 'cookie') continue
     const json = stringifyJson(session[key], key)
     if (json === undefined) continue
@@ -79,13 +107,19 @@ export function diffSession(session: Record<string, unknown>, baseline: Readonly
       changed = true
     }
   }
+  return { set, unset, current, changed, bytes: checkSize(current, bytes, maxBytes) }
+}
+
+/** The session's size (see `SessionDiff.bytes`), or SessionTooLargeError over `maxBytes`. */
+function checkSize(texts: ReadonlyMap<string, string>, counted: number, maxBytes: number): number {
+  let bytes = counted
   // the count so far is in UTF-16 units; a character takes up to 3 bytes in UTF-8: exact bytes when it could matter
   if (bytes * 3 > maxBytes) {
     bytes = 0
-    for (const [key, json] of current) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
+    for (const [key, json] of texts) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
   }
   if (bytes > maxBytes) throw new SessionTooLargeError(bytes, maxBytes)
-  return { set, unset, current, changed, bytes }
+  return bytes
 }
 
 /** A value's JSON, or undefined when JSON drops it or cannot serialize it: its write is refused by `diffSession`, not here. */
