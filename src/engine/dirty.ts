@@ -60,38 +60,51 @@ export function diffSession(session: Record<string, unknown>, baseline: Readonly
   const keys = Object.keys(session)
   let bytes = 0
   let same = 0
-  let i = 0
-  for (; i < keys.length; i++) {
+  for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
     // `cookie` is the cookie's, never stored as data
     if (key === 'cookie') continue
     const json = stringifyJson(session[key], key)
-    if (json === undefined ? baseline.has(key) : baseline.get(key) !== json) break
+    if (json === undefined ? baseline.has(key) : baseline.get(key) !== json) return diffFrom({ session, keys, baseline, maxBytes, bytes, at: i, json })
     if (json === undefined) continue
     bytes += key.length + json.length + 4
     same++
   }
-  if (i === keys.length && same === baseline.size) return { set: NO_VALUES, unset: NO_KEYS, current: baseline, changed: false, bytes: checkSize(baseline, bytes, maxBytes) }
-  return diffFrom(session, keys, i, baseline, bytes, maxBytes)
+  if (same === baseline.size) return { set: NO_VALUES, unset: NO_KEYS, current: baseline, changed: false, bytes: checkSize(baseline, bytes, maxBytes) }
+  return diffFrom({ session, keys, baseline, maxBytes, bytes, at: keys.length, json: undefined })
 }
 
 const NO_VALUES: SessionValues = Object.freeze(Object.create(null) as SessionValues)
 const NO_KEYS: readonly string[] = Object.freeze([])
 
-/** The diff once `keys[from]` (or a removed key) differs: the keys before it are as in `baseline`. */
-function diffFrom(session: Record<string, unknown>, keys: string[], from: number, baseline: ReadonlyMap<string, string>, bytes: number, maxBytes: number): SessionDiff {
+/** Where the unchanged prefix of a session ended: at `keys[at]`, whose JSON is `json` (each value is read once), or at the end, with a key removed. */
+interface Scanned {
+  readonly session: Record<string, unknown>
+  readonly keys: readonly string[]
+  readonly baseline: ReadonlyMap<string, string>
+  readonly maxBytes: number
+  /** The size of the keys before `at`. */
+  readonly bytes: number
+  readonly at: number
+  readonly json: string | undefined
+}
+
+/** The diff from where `diffSession` found the first difference: the keys before it are as in `baseline`. */
+function diffFrom(scanned: Scanned): SessionDiff {
+  const { session, keys, baseline, at } = scanned
+  let bytes = scanned.bytes
   const set: SessionValues = Object.create(null)
   const unset: string[] = []
   const current = new Map<string, string>()
   let changed = false
-  for (let i = 0; i < from; i++) {
+  for (let i = 0; i < at; i++) {
     const json = baseline.get(keys[i] as string)
     if (json !== undefined) current.set(keys[i] as string, json)
   }
-  for (let i = from; i < keys.length; i++) {
+  for (let i = at; i < keys.length; i++) {
     const key = keys[i] as string
     if (key === 'cookie') continue
-    const json = stringifyJson(session[key], key)
+    const json = i === at ? scanned.json : stringifyJson(session[key], key)
     if (json === undefined) continue
     current.set(key, json)
     bytes += key.length + json.length + 4
@@ -107,7 +120,7 @@ function diffFrom(session: Record<string, unknown>, keys: string[], from: number
       changed = true
     }
   }
-  return { set, unset, current, changed, bytes: checkSize(current, bytes, maxBytes) }
+  return { set, unset, current, changed, bytes: checkSize(current, bytes, scanned.maxBytes) }
 }
 
 /** The session's size (see `SessionDiff.bytes`), or SessionTooLargeError over `maxBytes`. */
