@@ -13,9 +13,9 @@ export const MAX_DEPTH = 1000
 /** What a write carries: the changed keys with copies of their values, the removed keys, and every key's JSON. */
 export interface SessionDiff {
   set: SessionValues
-  unset: string[]
+  unset: readonly string[]
   /** Every key's JSON: the baseline once the write is stored. */
-  current: Map<string, string>
+  current: ReadonlyMap<string, string>
   changed: boolean
   /**
    * The size checked against the limit: exact UTF-8 bytes once a third of the limit is passed,
@@ -52,18 +52,59 @@ function checkChanged(key: string, json: string): void {
 /**
  * Serializes the session once and compares it key by key with `baseline`. Refused before any store
  * call: a value JSON cannot hold, or a changed value under a key stores cannot hold or nested deeper
- * than `MAX_DEPTH` (SessionDataError); a session over `maxBytes` (SessionTooLargeError).
+ * than `MAX_DEPTH` (SessionDataError); a session over `maxBytes` (SessionTooLargeError). Most
+ * requests change nothing: until a key differs, nothing but the JSON texts is allocated, and an
+ * unchanged session's `current` is `baseline` itself.
  */
 export function diffSession(session: Record<string, unknown>, baseline: ReadonlyMap<string, string>, maxBytes: number): SessionDiff {
-  const set: SessionValues = Object.create(null)
-  const unset: string[] = []
-  const current = new Map<string, string>()
+  const keys = Object.keys(session)
   let bytes = 0
-  let changed = false
-  for (const key of Object.keys(session)) {
+  let same = 0
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
     // `cookie` is the cookie's, never stored as data
     if (key === 'cookie') continue
     const json = stringifyJson(session[key], key)
+    if (json === undefined ? baseline.has(key) : baseline.get(key) !== json) return diffFrom({ session, keys, baseline, maxBytes, bytes, at: i, json })
+    if (json === undefined) continue
+    bytes += key.length + json.length + 4
+    same++
+  }
+  if (same === baseline.size) return { set: NO_VALUES, unset: NO_KEYS, current: baseline, changed: false, bytes: checkSize(baseline, bytes, maxBytes) }
+  return diffFrom({ session, keys, baseline, maxBytes, bytes, at: keys.length, json: undefined })
+}
+
+const NO_VALUES: SessionValues = Object.freeze(Object.create(null) as SessionValues)
+const NO_KEYS: readonly string[] = Object.freeze([])
+
+/** Where the unchanged prefix of a session ended: at `keys[at]`, whose JSON is `json` (each value is read once), or at the end, with a key removed. */
+interface Scanned {
+  readonly session: Record<string, unknown>
+  readonly keys: readonly string[]
+  readonly baseline: ReadonlyMap<string, string>
+  readonly maxBytes: number
+  /** The size of the keys before `at`. */
+  readonly bytes: number
+  readonly at: number
+  readonly json: string | undefined
+}
+
+/** The diff from where `diffSession` found the first difference: the keys before it are as in `baseline`. */
+function diffFrom(scanned: Scanned): SessionDiff {
+  const { session, keys, baseline, at } = scanned
+  let bytes = scanned.bytes
+  const set: SessionValues = Object.create(null)
+  const unset: string[] = []
+  const current = new Map<string, string>()
+  let changed = false
+  for (let i = 0; i < at; i++) {
+    const json = baseline.get(keys[i] as string)
+    if (json !== undefined) current.set(keys[i] as string, json)
+  }
+  for (let i = at; i < keys.length; i++) {
+    const key = keys[i] as string
+    if (key === 'cookie') continue
+    const json = i === at ? scanned.json : stringifyJson(session[key], key)
     if (json === undefined) continue
     current.set(key, json)
     bytes += key.length + json.length + 4
@@ -79,13 +120,19 @@ export function diffSession(session: Record<string, unknown>, baseline: Readonly
       changed = true
     }
   }
+  return { set, unset, current, changed, bytes: checkSize(current, bytes, scanned.maxBytes) }
+}
+
+/** The session's size (see `SessionDiff.bytes`), or SessionTooLargeError over `maxBytes`. */
+function checkSize(texts: ReadonlyMap<string, string>, counted: number, maxBytes: number): number {
+  let bytes = counted
   // the count so far is in UTF-16 units; a character takes up to 3 bytes in UTF-8: exact bytes when it could matter
   if (bytes * 3 > maxBytes) {
     bytes = 0
-    for (const [key, json] of current) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
+    for (const [key, json] of texts) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 4
   }
   if (bytes > maxBytes) throw new SessionTooLargeError(bytes, maxBytes)
-  return { set, unset, current, changed, bytes }
+  return bytes
 }
 
 /** A value's JSON, or undefined when JSON drops it or cannot serialize it: its write is refused by `diffSession`, not here. */

@@ -33,45 +33,23 @@ function noop(): void {}
 export function loadSession(state: RequestState, presented: Presented, rotations: Rotations): Loaded | Promise<Loaded> {
   const now = Date.now()
   const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, state.engine.policy)
+  const load: Load = { state, presented, rotations, now, slide }
   let read: Held | undefined
   try {
-    read = readHeldNow(state, presented, slide)
+    read = readHeldNow(load)
   } catch (err) {
-    return failed(state, presented, err)
+    return failed(load, err)
   }
-  if (read === undefined) return loadLater(state, presented, rotations, now, slide)
-  return judgeRead(state, presented, rotations, now, slide, read)
+  return read === undefined ? loadLater(load) : judgeRead(load, read)
 }
 
-async function loadLater(state: RequestState, presented: Presented, rotations: Rotations, now: number, slide: Required<GetOptions> | undefined): Promise<Loaded> {
-  let read: Held
-  try {
-    read = await state.engine.call('get', (store) => readHeld(state, presented, store, slide))
-  } catch (err) {
-    return failed(state, presented, err)
-  }
-  return judgeRead(state, presented, rotations, now, slide, read)
-}
-
-/** The record read (or none), judged; a promise only when a rotation has to be followed. */
-function judgeRead(state: RequestState, presented: Presented, rotations: Rotations, now: number, slide: Required<GetOptions> | undefined, read: Held): Loaded | Promise<Loaded> {
-  const engine = state.engine
-  const { key, record } = read
-  if (key !== presented.key) rememberKey(engine.verified, presented.value, key)
-  const verdict = verdictOf(state, presented, record, now)
-  if (verdict !== 'live') return refuse(state, presented, verdict, key)
-  const live = record as StoredSession
-  // renewal, migration, or an id one of them replaced: the request takes the successor
-  const replacing = rotations.successorOf(presented, key, live, state.readOnly)
-  if (replacing !== undefined) {
-    return replacing.then(
-      (successor) => followed(state, presented, successor),
-      (err: unknown) => failed(state, presented, err),
-    )
-  }
-  const slidTo = expiryAfterRead(live, slide)
-  rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
-  return { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) }
+/** One load: the request, the id it presented, the rotations it may follow, when it started and the slide it asks the read for. */
+interface Load {
+  readonly state: RequestState
+  readonly presented: Presented
+  readonly rotations: Rotations
+  readonly now: number
+  readonly slide: Required<GetOptions> | undefined
 }
 
 /** A read's answer: the record (or null) and the key it is under. */
@@ -80,21 +58,55 @@ interface Held {
   readonly record: StoredSession | null
 }
 
+async function loadLater(load: Load): Promise<Loaded> {
+  let read: Held
+  try {
+    read = await load.state.engine.call('get', (store) => readHeld(load, store))
+  } catch (err) {
+    return failed(load, err)
+  }
+  return judgeRead(load, read)
+}
+
+/** The record read (or none), judged; a promise only when a rotation has to be followed. */
+function judgeRead(load: Load, read: Held): Loaded | Promise<Loaded> {
+  const { state, presented, slide } = load
+  const engine = state.engine
+  const { key, record } = read
+  if (key !== presented.key) rememberKey(engine.verified, presented.value, key)
+  const verdict = verdictOf(load, record)
+  if (verdict !== 'live') return refuse(load, verdict, key)
+  const live = record as StoredSession
+  // renewal, migration, or an id one of them replaced: the request takes the successor
+  const replacing = load.rotations.successorOf(presented, key, live, state.readOnly)
+  if (replacing !== undefined) {
+    return replacing.then(
+      (successor) => followed(load, successor),
+      (err: unknown) => failed(load, err),
+    )
+  }
+  const slidTo = expiryAfterRead(live, slide)
+  rememberExpiry(engine.verified, presented.value, slidTo ?? live.expiresAt)
+  return { kind: 'live', key, record: live, slidTo, touch: needsOwnSlide(live, slide) }
+}
+
 /**
  * The presented id's record, and the key it is under: a session stored before ids were fully random
  * is under its tagged key until it expires or is renewed (one more read on a miss, for as long as
  * such a session can be alive).
  */
-async function readHeld(state: RequestState, presented: Presented, store: SessionStore, slide: Required<GetOptions> | undefined): Promise<Held> {
+async function readHeld(load: Load, store: SessionStore): Promise<Held> {
+  const { presented, slide } = load
   const first = await store.get(presented.key, slide)
   if (first !== null || presented.format === 'legacy') return { key: presented.key, record: first }
-  const other = state.engine.otherStoreKey(presented.id, presented.key)
+  const other = load.state.engine.otherStoreKey(presented.id, presented.key)
   return other === undefined ? { key: presented.key, record: null } : { key: other, record: await store.get(other, slide) }
 }
 
 /** `readHeld` without a promise, when the store reads synchronously; undefined when it cannot. */
-function readHeldNow(state: RequestState, presented: Presented, slide: Required<GetOptions> | undefined): Held | undefined {
-  const engine = state.engine
+function readHeldNow(load: Load): Held | undefined {
+  const { presented, slide } = load
+  const engine = load.state.engine
   const first = engine.readNow(presented.key, slide)
   if (first === undefined) return undefined
   if (first !== null || presented.format === 'legacy') return { key: presented.key, record: first }
@@ -104,13 +116,14 @@ function readHeldNow(state: RequestState, presented: Presented, slide: Required<
   return second === undefined ? undefined : { key: other, record: second }
 }
 
-function verdictOf(state: RequestState, presented: Presented, record: StoredSession | null, now: number): Verdict | 'unknown' | 'binding' {
+function verdictOf(load: Load, record: StoredSession | null): Verdict | 'unknown' | 'binding' {
+  const { state, presented } = load
   if (record === null) return 'unknown'
   // R3/R5: a legacy (`s:`) cookie opens only an express-session record (one without our metadata), never
   // one of ours: otherwise a store key read from the store and signed by cookie-parser would be a credential.
   // A retired record never opens itself: it leads to the successor derived from the presented id and its format
   if (presented.format === 'legacy' && record.meta !== null && record.meta.retiredAt === undefined && isWellFormedId(presented.id)) return 'unknown'
-  const judged = judge(record, now, state.engine.policy)
+  const judged = judge(record, load.now, state.engine.policy)
   return judged === 'live' ? checkBinding(state, record, presented.id) : judged
 }
 
@@ -124,7 +137,8 @@ function checkBinding(state: RequestState, record: StoredSession, id: string): '
   return binding.action === 'destroy' ? 'binding' : 'live'
 }
 
-function refuse(state: RequestState, presented: Presented, verdict: Exclude<Verdict, 'live'> | 'unknown' | 'binding', key: string): Loaded {
+function refuse(load: Load, verdict: Exclude<Verdict, 'live'> | 'unknown' | 'binding', key: string): Loaded {
+  const { state, presented } = load
   const engine = state.engine
   debug('stored session not used: %s', verdict)
   const idHash = engine.idHash(presented.id)
@@ -140,7 +154,8 @@ function refuse(state: RequestState, presented: Presented, verdict: Exclude<Verd
 }
 
 /** The presented id was rotated (by this request or another): its successor is the session, or there is none any more. */
-function followed(state: RequestState, presented: Presented, successor: Successor | null): Loaded {
+function followed(load: Load, successor: Successor | null): Loaded {
+  const { state, presented } = load
   if (successor !== null && judge(successor.record, Date.now(), state.engine.policy) === 'live') return { kind: 'successor', successor }
   // ended since (a logout, a revocation, its deadline): the old id leads nowhere
   const engine = state.engine
@@ -150,7 +165,8 @@ function followed(state: RequestState, presented: Presented, successor: Successo
 }
 
 /** The read (or the rotation after it) failed. */
-function failed(state: RequestState, presented: Presented, err: unknown): Loaded {
+function failed(load: Load, err: unknown): Loaded {
+  const { state, presented } = load
   const engine = state.engine
   if (err instanceof SessionDataError) {
     // unreadable stored data means no session (and the record goes), never a crash

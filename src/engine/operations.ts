@@ -14,7 +14,7 @@ import { freshMeta, nextExpiry } from './expiry.ts'
 import { checkWriteAfterResponse } from './misconfiguration.ts'
 import { endReplaced, noteUnstorable, queueWrite } from './persist.ts'
 import { planWrite } from './plan.ts'
-import { cookieAttributesOf, enterPhase, type RequestState, type SessionObject } from './state.ts'
+import { NOTHING_STORED, cookieAttributesOf, enterPhase, type RequestState, type SessionObject } from './state.ts'
 
 /**
  * What a handler does with its session: `req.session` built on first access (the loaded record, or
@@ -68,7 +68,7 @@ function startNew(state: RequestState, meta: SessionMeta | undefined, id: string
   state.metaDirty = true
   state.expiresAt = nextExpiry(fresh, engine.policy.idleTimeout, now)
   state.session = build(state, null)
-  state.baseline = new Map()
+  state.baseline = NOTHING_STORED
   hookResponse(state)
 }
 

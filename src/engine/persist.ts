@@ -12,8 +12,8 @@ import { rememberExpiry } from './verified-cookies.ts'
 
 /** A write decided by engine/plan.ts, with what it carries. */
 export type WritePlan =
-  | { readonly kind: 'create'; readonly data: SessionValues; readonly serialized: Map<string, string>; readonly now: number }
-  | { readonly kind: 'update'; readonly set: SessionValues; readonly unset: readonly string[]; readonly now: number; readonly serialized: Map<string, string> | undefined }
+  | { readonly kind: 'create'; readonly data: SessionValues; readonly serialized: ReadonlyMap<string, string>; readonly now: number }
+  | { readonly kind: 'update'; readonly set: SessionValues; readonly unset: readonly string[]; readonly now: number; readonly serialized: ReadonlyMap<string, string> | undefined }
   | { readonly kind: 'touch'; readonly expiresAt: number }
   /** `req.session = null` with `unset: 'destroy'`. */
   | { readonly kind: 'destroy' }

@@ -38,22 +38,21 @@ function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
 
 /** Runs `listener(context)` once, before the headers are written, whatever `writeHead` signature the app uses. */
 export function onHeaders<C>(res: ServerResponse, listener: (context: C) => void, context: C): void {
-  const previous = res.writeHead
+  const previous = res.writeHead as (this: ServerResponse, statusCode: number, reason?: string) => ServerResponse
   let fired = false
-  res.writeHead = function writeHead(this: ServerResponse, statusCode: number, ...rest: unknown[]) {
-    const headerIndex = typeof rest[0] === 'string' ? 1 : 0
+  res.writeHead = function writeHead(this: ServerResponse, statusCode: number, reasonOrHeaders?: unknown, maybeHeaders?: unknown) {
+    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
     // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
+    // (compat: as the on-headers package, headers count in the second place, or the third after a reason phrase)
     this.statusCode = statusCode
-    applyHeaders(this, rest[headerIndex] as HeaderArgument)
-    const args: unknown[] = [statusCode, ...rest.slice(0, headerIndex)]
+    applyHeaders(this, (reason === undefined ? reasonOrHeaders : maybeHeaders) as HeaderArgument)
     if (!fired) {
       fired = true
       listener(context)
-      // the listener may have changed the status code
-      if (this.statusCode !== statusCode) args.length = 1
-      args[0] = this.statusCode
+      // the listener may have changed the status code, which the given reason phrase would not match
+      if (this.statusCode !== statusCode) return previous.call(this, this.statusCode)
     }
-    return (previous as (...a: unknown[]) => ServerResponse).apply(this, args)
+    return reason === undefined ? previous.call(this, statusCode) : previous.call(this, statusCode, reason)
   } as WriteHead
 }
 
@@ -280,19 +279,21 @@ export function guardFirstWrite<C>(res: ServerResponse, guard: FirstWriteGuard<C
     })
     return true
   }
-  res.writeHead = function guardedWriteHead(this: ServerResponse, ...args: unknown[]) {
-    return dropped() || (state === 'failed' && this.headersSent) ? this : writeHead.apply(this, args)
+  /* eslint-disable prefer-rest-params -- the app's arguments go on as they came: the same count, no array per call */
+  res.writeHead = function guardedWriteHead(this: ServerResponse) {
+    return dropped() || (state === 'failed' && this.headersSent) ? this : writeHead.apply(this, arguments as unknown as unknown[])
   } as ServerResponse['writeHead']
-  res.write = function guardedWrite(this: ServerResponse, ...args: unknown[]) {
-    return dropped() ? false : write.apply(this, args)
+  res.write = function guardedWrite(this: ServerResponse) {
+    return dropped() ? false : write.apply(this, arguments as unknown as unknown[])
   } as ServerResponse['write']
   res.flushHeaders = function guardedFlushHeaders(this: ServerResponse) {
     if (!dropped()) flushHeaders.call(this)
   }
-  res.end = function guardedEnd(this: ServerResponse, ...args: unknown[]) {
+  res.end = function guardedEnd(this: ServerResponse) {
     if (state === 'diverted' || (state === 'failed' && this.writableEnded)) return this
     // the headers `end` sends are decided by holdEnd's work
     if (state === 'open') state = 'checked'
-    return end.apply(this, args)
+    return end.apply(this, arguments as unknown as unknown[])
   } as ServerResponse['end']
+  /* eslint-enable prefer-rest-params */
 }

@@ -80,7 +80,7 @@ export interface RequestState {
   /** The store key of the id the client presented, when a renewal or migration replaced it: ended with the session. */
   replacedKey: string | undefined
   /** Serialized form of each top-level key as stored; the base of dirty tracking. */
-  baseline: Map<string, string>
+  baseline: ReadonlyMap<string, string>
   meta: SessionMeta | undefined
   /** `meta` differs from what the store holds: the next write sends it. */
   metaDirty: boolean
@@ -99,6 +99,9 @@ export interface RequestState {
   loadedMaxAge: number | null | undefined
 }
 
+/** The baseline of a session nothing of which is stored yet: shared, never changed (a write replaces the baseline). */
+export const NOTHING_STORED: ReadonlyMap<string, string> = new Map()
+
 export function createState(engine: Engine, req: IncomingMessage, res: ServerResponse, next: NextFunction): RequestState {
   return {
     engine,
@@ -115,7 +118,7 @@ export function createState(engine: Engine, req: IncomingMessage, res: ServerRes
     id: undefined,
     key: undefined,
     replacedKey: undefined,
-    baseline: new Map(),
+    baseline: NOTHING_STORED,
     meta: undefined,
     metaDirty: false,
     userId: undefined,

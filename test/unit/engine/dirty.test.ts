@@ -17,6 +17,9 @@ describe('diffSession', () => {
     { name: 'a key JSON drops (undefined, a function) counts as removed', session: { a: undefined, f: () => 1 }, baseline: { a: 1 }, set: {}, unset: ['a'], changed: true, bytes: 0 },
     { name: '`cookie` is never data', session: { cookie: { maxAge: 1 } }, baseline: {}, set: {}, unset: [], changed: false, bytes: 0 },
     { name: 'a Date, as its ISO string', session: { at: new Date(0) }, baseline: {}, set: { at: '1970-01-01T00:00:00.000Z' }, unset: [], changed: true, bytes: 2 + 26 + 4 },
+    { name: 'a change after unchanged keys', session: { a: 1, b: [1], c: 3 }, baseline: { a: 1, b: [1], c: 2 }, set: { c: 3 }, unset: [], changed: true, bytes: 6 + 8 + 6 },
+    { name: 'a key removed after unchanged keys', session: { a: 1, b: [1] }, baseline: { a: 1, b: [1], c: 2 }, set: {}, unset: ['c'], changed: true, bytes: 6 + 8 },
+    { name: 'a key whose value JSON drops, after unchanged keys', session: { a: 1, b: undefined }, baseline: { a: 1, b: 2 }, set: {}, unset: ['b'], changed: true, bytes: 6 },
     { name: 'key order inside a value is a change', session: { o: { b: 1, a: 2 } }, baseline: { o: { a: 2, b: 1 } }, set: { o: { b: 1, a: 2 } }, unset: [], changed: true, bytes: 1 + 13 + 4 },
   ]
   for (const row of rows) {
@@ -34,6 +37,23 @@ describe('diffSession', () => {
     const diff = diffSession({ cart, user: 'ann' }, base({ user: 'ann' }), LIMIT)
     assert.notEqual(diff.set.cart, cart)
     assert.deepEqual([...diff.current], [['cart', '[1,2]'], ['user', '"ann"']])
+    const later = diffSession({ user: 'ann', n: 1, cart }, base({ user: 'ann', n: 0, cart }), LIMIT)
+    assert.deepEqual([...later.current], [['user', '"ann"'], ['n', '1'], ['cart', '[1,2]']])
+  })
+
+  it('keeps the baseline itself as the next one when nothing changed', () => {
+    const baseline = base({ user: 'ann', n: 1 })
+    assert.equal(diffSession({ cookie: {}, user: 'ann', n: 1 }, baseline, LIMIT).current, baseline)
+  })
+
+  it('reads each value once, changed or not', () => {
+    let reads = 0
+    const session = { a: 1 }
+    Object.defineProperty(session, 'b', { enumerable: true, get: () => ++reads })
+    diffSession(session, base({ a: 1, b: 0 }), LIMIT)
+    assert.equal(reads, 1)
+    diffSession(session, base({ a: 1, b: 2 }), LIMIT)
+    assert.equal(reads, 2)
   })
 
   for (const [kind, { key, value, throws }] of Object.entries(UNSTORABLE)) {
