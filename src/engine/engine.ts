@@ -166,11 +166,12 @@ export class Engine {
   /**
    * The store's read without a promise, for a store that can (see `kReadNow`), behind the same gates
    * as `call` and with the same failure accounting; undefined when it cannot: read through `call`.
-   * Telemetry's store-call spans need a call, so with `@opentelemetry/api` installed reads use `call`.
+   * A store call that telemetry watches (a meter or tracer provider is registered) is timed and
+   * traced as a promise: such reads use `call`.
    */
   readNow(key: string, options: GetOptions | undefined): StoredSession | null | undefined {
     const store = this.store as SessionStore & Partial<ReadsNow>
-    if (store[kReadNow] === undefined || this.#telemetry !== undefined || !this.storeReady || this.#openUntil !== 0) return undefined
+    if (store[kReadNow] === undefined || !this.storeReady || this.#openUntil !== 0 || this.#telemetry?.watchesStoreCalls() === true) return undefined
     let record: StoredSession | null | undefined
     try {
       record = store[kReadNow](key, options)

@@ -37,6 +37,16 @@ export class Telemetry {
     }
   }
 
+  /** Whether a store call made now would be watched: a meter or a tracer provider is registered. */
+  watchesStoreCalls(): boolean {
+    try {
+      return currentInstruments(this.#api, this.#version) !== undefined || currentTracer(this.#api, this.#version) !== undefined
+    } catch (err) {
+      reportTelemetryError(err)
+      return false
+    }
+  }
+
   /** Watches one store call, or undefined when neither a meter nor a tracer provider is registered, or a provider failed. */
   storeCall(operation: string): ObservedCall | undefined {
     try {

@@ -1,0 +1,126 @@
+/**
+ * MemoryStore and SqliteStore read synchronously, and the middleware reads a request's session from
+ * them in the same turn, without a promise (`kReadNow`). What that must not change: a store whose
+ * `get` was replaced (a subclass, an instrumentation wrapper) is read through it, and a read that
+ * throws fails the request closed like any store failure.
+ */
+import { after, afterEach, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import session, { MemoryStore, type GetOptions, type SessionStore, type StoredSession } from '../../src/index.ts'
+import { SqliteStore } from '../../src/stores/sqlite.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, recordEvents, serve, track, type Req, type Res } from './helpers.ts'
+
+afterEach(cleanup)
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-sync-read-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+let files = 0
+
+class CountingMemoryStore extends MemoryStore {
+  gets = 0
+  override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+    this.gets++
+    return super.get(id, options)
+  }
+}
+
+class CountingSqliteStore extends SqliteStore {
+  gets = 0
+  override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+    this.gets++
+    return super.get(id, options)
+  }
+}
+
+/** An instance whose `get` an app's instrumentation replaced; counts through `gets`. */
+function instrumented<S extends SessionStore>(store: S): S & { gets: number } {
+  const counted = store as S & { gets: number }
+  const get = store.get.bind(store)
+  counted.gets = 0
+  counted.get = (id, options) => {
+    counted.gets++
+    return get(id, options)
+  }
+  return counted
+}
+
+const sqlitePath = () => join(dir, `sync-${files++}.db`)
+
+const REPLACED_GET: Array<{ name: string; make: () => SessionStore & { gets: number } }> = [
+  { name: 'a MemoryStore subclass that overrides get', make: () => new CountingMemoryStore() },
+  { name: 'a MemoryStore whose get an instrumentation replaced', make: () => instrumented(new MemoryStore()) },
+  { name: 'a SqliteStore subclass that overrides get', make: () => track(new CountingSqliteStore({ path: sqlitePath(), pruneInterval: false })) },
+  { name: 'a SqliteStore whose get an instrumentation replaced', make: () => instrumented(track(new SqliteStore({ path: sqlitePath(), pruneInterval: false }))) },
+]
+
+async function loginApp(host: (typeof HOSTS)[number], store: SessionStore) {
+  const middleware = session({ secret: SECRET, store })
+  const server = await serve(host, (app) => {
+    app.use(middleware)
+    app.get('/login', (req: Req, res: Res) => {
+      req.session.user = 'ann'
+      res.send('in')
+    })
+    app.get('/me', (req: Req, res: Res) => res.send(String(req.session.user ?? 'anonymous')))
+  })
+  return { server, middleware }
+}
+
+describe('a synchronous read', () => {
+  for (const host of HOSTS) {
+    describe(host.name, () => {
+      for (const { name, make } of REPLACED_GET) {
+        it(`goes through ${name}`, async () => {
+          const store = make()
+          const { server } = await loginApp(host, store)
+          const cookie = cookiePair(await server.request('/login'))
+          const before = store.gets
+          assert.equal((await server.request('/me', { cookie })).body, 'ann')
+          assert.equal(store.gets, before + 1)
+        })
+      }
+
+      it('that throws fails the request closed: 503, a store_error event, no cookie', async () => {
+        const store = track(new SqliteStore({ path: sqlitePath(), pruneInterval: false }))
+        const { server, middleware } = await loginApp(host, store)
+        const events = recordEvents(middleware, ['store_error'])
+        const cookie = cookiePair(await server.request('/login'))
+        await store.close()
+        const reply = await server.request('/me', { cookie })
+        assert.equal(reply.status, 503)
+        assert.deepEqual(reply.cookies, [])
+        assert.equal(server.errors[0]?.code, 'ERR_TESSERA_STORE_UNAVAILABLE')
+        assert.deepEqual(
+          events.store_error.map((e) => e.operation),
+          ['get'],
+        )
+      })
+    })
+  }
+
+  it('of a MemoryStore hands the request on before the middleware returns', async () => {
+    const middleware = session({ secret: SECRET, store: new MemoryStore() })
+    const order: string[] = []
+    const server = await serve(HOSTS[0] as (typeof HOSTS)[number], (app) => {
+      app.use((req: Req, res: Res, next: (err?: unknown) => void) => {
+        middleware(req, res, next)
+        order.push('returned')
+      })
+      app.get('/login', (req: Req, res: Res) => {
+        req.session.user = 'ann'
+        res.send('in')
+      })
+      app.get('/me', (req: Req, res: Res) => {
+        order.push('handler')
+        res.send(String(req.session.user))
+      })
+    })
+    const cookie = cookiePair(await server.request('/login'))
+    order.length = 0
+    assert.equal((await server.request('/me', { cookie })).body, 'ann')
+    assert.deepEqual(order, ['handler', 'returned'])
+  })
+})
