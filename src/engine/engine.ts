@@ -171,10 +171,11 @@ export class Engine {
    */
   readNow(key: string, options: GetOptions | undefined): StoredSession | null | undefined {
     const store = this.store as SessionStore & Partial<ReadsNow>
-    if (store[kReadNow] === undefined || !this.storeReady || this.#openUntil !== 0 || this.#telemetry?.watchesStoreCalls() === true) return undefined
+    const reader = store[kReadNow]
+    if (reader === undefined || store.get !== reader.get || !this.storeReady || this.#openUntil !== 0 || this.#telemetry?.watchesStoreCalls() === true) return undefined
     let record: StoredSession | null | undefined
     try {
-      record = store[kReadNow](key, options)
+      record = reader.read(store, key, options)
     } catch (err) {
       const failure = storeFailure('get', err)
       if (!(failure instanceof SessionDataError)) {

@@ -136,15 +136,24 @@ export interface SessionStore {
 }
 
 /**
- * A store whose reads finish synchronously (MemoryStore, SqliteStore) also reads through this symbol:
- * the same read as `get`, without a promise, so that a request with a live session loads it in the
- * same turn. It answers undefined when `get` is not the store's own (a subclass or a wrapper
- * replaced it): the engine then calls `get`, whatever it does.
+ * A store whose reads finish synchronously (MemoryStore, SqliteStore) also offers them without a
+ * promise under this symbol, so that a request with a live session loads it in the same turn.
  */
 export const kReadNow: unique symbol = Symbol.for('tessera-session.read-now')
 
+/** A store's synchronous read (see `kReadNow`). */
+export interface SyncReader {
+  /**
+   * The `get` this read stands for: the engine reads through `read` only while the store's `get` is
+   * this very function, so a subclass, an instrumentation or a proxy that replaces `get` is read through it.
+   */
+  readonly get: SessionStore['get']
+  /** What `store.get(id, options)` resolves, without a promise; undefined when `store` is not one it can read (a proxy of one, say). */
+  read(store: SessionStore, id: string, options?: GetOptions): StoredSession | null | undefined
+}
+
 export interface ReadsNow {
-  [kReadNow](id: string, options?: GetOptions): StoredSession | null | undefined
+  readonly [kReadNow]: SyncReader
 }
 
 export function isContractStore(value: unknown): value is SessionStore {

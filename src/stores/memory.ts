@@ -6,6 +6,7 @@ import {
   type NewSession,
   type SessionPatch,
   type ReadsNow,
+  type SyncReader,
   type SessionStore,
   type StoredSession,
   type UpdateOptions,
@@ -42,6 +43,9 @@ const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombst
  */
 export class MemoryStore implements SessionStore, ReadsNow {
   readonly [kContractStore] = true as const
+  /** `get` without a promise, for the middleware (see `kReadNow`): a proxy of a store is read through its `get`. */
+  static readonly #reader: SyncReader = { get: MemoryStore.prototype.get, read: (store, id, options) => (#read in store ? store.#read(id, options) : undefined) }
+  readonly [kReadNow] = MemoryStore.#reader
   readonly [kStoreKind] = 'memory' as const
   readonly #entries = new Map<string, Entry>()
   readonly #tombstones = new Map<string, number>()
@@ -114,9 +118,6 @@ export class MemoryStore implements SessionStore, ReadsNow {
     return this.#read(id, options)
   }
 
-  [kReadNow](id: string, options?: GetOptions): StoredSession | null | undefined {
-    return this.get === MemoryStore.prototype.get ? this.#read(id, options) : undefined
-  }
 
   #read(id: string, options: GetOptions | undefined): StoredSession | null {
     const now = Date.now()

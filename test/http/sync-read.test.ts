@@ -1,8 +1,9 @@
 /**
  * MemoryStore and SqliteStore read synchronously, and the middleware reads a request's session from
  * them in the same turn, without a promise (`kReadNow`). What that must not change: a store whose
- * `get` was replaced (a subclass, an instrumentation wrapper) is read through it, and a read that
- * throws fails the request closed like any store failure.
+ * `get` was replaced (a subclass, an instrumentation wrapper) is read through it (a proxy that
+ * replaces `get`: see maxStoreCalls in store-error-policy.test.ts), and a read that throws fails the
+ * request closed like any store failure.
  */
 import { after, afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'

@@ -8,6 +8,7 @@ import {
   type NewSession,
   type SessionPatch,
   type ReadsNow,
+  type SyncReader,
   type SessionStore,
   type StoredSession,
   type UpdateOptions,
@@ -52,6 +53,9 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements SessionStore, ReadsNow {
   readonly [kContractStore] = true as const
+  /** `get` without a promise, for the middleware (see `kReadNow`): a proxy of a store is read through its `get`. */
+  static readonly #reader: SyncReader = { get: SqliteStore.prototype.get, read: (store, id, options) => (#read in store ? store.#read(id, options) : undefined) }
+  readonly [kReadNow] = SqliteStore.#reader
   readonly [kStoreKind] = 'sqlite' as const
   readonly #db: DatabaseSync
   readonly #ownsDatabase: boolean
@@ -114,9 +118,6 @@ export class SqliteStore implements SessionStore, ReadsNow {
     return this.#read(id, options)
   }
 
-  [kReadNow](id: string, options?: GetOptions): StoredSession | null | undefined {
-    return this.get === SqliteStore.prototype.get ? this.#read(id, options) : undefined
-  }
 
   #read(id: string, options: GetOptions | undefined): StoredSession | null {
     return this.#run('get', () => {
