@@ -3,7 +3,7 @@ import { SessionDataError } from '../errors.ts'
 import type { CookieAttributes } from '../cookie-options.ts'
 import { diffSession } from './dirty.ts'
 import { checkSessionCookie } from './misconfiguration.ts'
-import { carryOut, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'
+import { carryOutNow, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'
 import type { CookieAction } from './decide.ts'
 import { cookieAction, planEndWrite } from './plan.ts'
 import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndHook, type FirstWriteGuard } from './response-hooks.ts'
@@ -77,7 +77,19 @@ function runEnd(plan: EndPlan, state: RequestState, done: (err?: unknown) => voi
     done(plan.error)
     return
   }
-  const written = plan.kind === 'queued' ? queueWrite(state, planEndWrite, plan.confirm) : carryOut(state, plan)
+  let written: Promise<void> | undefined
+  try {
+    written = plan.kind === 'queued' ? queueWrite(state, planEndWrite, plan.confirm) : carryOutNow(state, plan)
+  } catch (err) {
+    done(err)
+    return
+  }
+  if (written === undefined) {
+    // the store wrote in the same turn
+    markEnded(state)
+    done()
+    return
+  }
   written.then(() => {
     markEnded(state)
     done()

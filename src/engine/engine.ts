@@ -6,7 +6,7 @@ import type { SessionEventName, SessionEvents } from '../events.ts'
 import { emitSafely } from '../emit-safely.ts'
 import { isSecureRequest } from '../request-security.ts'
 import type { Policy } from '../options.ts'
-import { kReadNow, type GetOptions, type ReadsNow, type SessionStore, type StoredSession } from '../stores/contract.ts'
+import { kSync, type GetOptions, type SessionPatch, type SessionStore, type StoredSession, type SyncAccess, type SyncStore, type UpdateResult } from '../stores/contract.ts'
 import { storeKindOf } from '../stores/kind.ts'
 import { openTelemetry } from '../telemetry/telemetry.ts'
 import type { BreakerState } from '../telemetry/conventions.ts'
@@ -164,28 +164,46 @@ export class Engine {
   }
 
   /**
-   * The store's read without a promise, for a store that can (see `kReadNow`), behind the same gates
+   * The store's read without a promise, for a store that can (see `kSync`), behind the same gates
    * as `call` and with the same failure accounting; undefined when it cannot: read through `call`.
-   * A store call that telemetry watches (a meter or tracer provider is registered) is timed and
-   * traced as a promise: such reads use `call`.
    */
   readNow(key: string, options: GetOptions | undefined): StoredSession | null | undefined {
-    const store = this.store as SessionStore & Partial<ReadsNow>
-    const reader = store[kReadNow]
-    if (reader === undefined || store.get !== reader.get || !this.storeReady || this.#openUntil !== 0 || this.#telemetry?.watchesStoreCalls() === true) return undefined
-    let record: StoredSession | null | undefined
+    const sync = this.#sync('get')
+    return sync === undefined ? undefined : this.#now('get', () => sync.read(key, options))
+  }
+
+  /** The store's update without a promise, as `readNow` reads; undefined when it cannot: update through `call`. */
+  updateNow(key: string, patch: SessionPatch, expiresAt: number): UpdateResult | undefined {
+    const sync = this.#sync('update')
+    return sync === undefined ? undefined : this.#now('update', () => sync.write(key, patch, expiresAt))
+  }
+
+  /**
+   * The store's synchronous calls, when `operation` may use them now: the store's method is the one
+   * they stand for, and the gates are open. A store call that telemetry watches (a meter or tracer
+   * provider is registered) is timed and traced as a promise: it goes through `call`.
+   */
+  #sync(operation: 'get' | 'update'): SyncAccess | undefined {
+    const store = this.store as SessionStore & Partial<SyncStore>
+    const sync = store[kSync]
+    if (sync === undefined || store[operation] !== sync[operation] || !this.storeReady || this.#openUntil !== 0) return undefined
+    return this.#telemetry?.watchesStoreCalls() === true ? undefined : sync
+  }
+
+  #now<T>(operation: string, run: () => T): T {
+    let result: T
     try {
-      record = reader.read(store, key, options)
+      result = run()
     } catch (err) {
-      const failure = storeFailure('get', err)
+      const failure = storeFailure(operation, err)
       if (!(failure instanceof SessionDataError)) {
         this.#countFailure()
-        this.emit('store_error', () => ({ operation: 'get', error: failure }))
+        this.emit('store_error', () => ({ operation, error: failure }))
       }
       throw failure
     }
-    if (record !== undefined) this.#failures = 0
-    return record
+    this.#failures = 0
+    return result
   }
 
   /** Store calls in flight, for telemetry. */

@@ -1,6 +1,6 @@
 import { debug } from '../debug.ts'
 import { InvalidSessionStateError, type SessionDataError } from '../errors.ts'
-import type { SessionMeta, SessionPatch, SessionValues, StoredSession } from '../stores/contract.ts'
+import type { SessionMeta, SessionPatch, SessionValues, StoredSession, UpdateResult } from '../stores/contract.ts'
 import { nextExpiry } from './expiry.ts'
 import { enterPhase, type RequestState, type SessionObject } from './state.ts'
 import { rememberExpiry } from './verified-cookies.ts'
@@ -25,12 +25,18 @@ export type Planner = (state: RequestState, confirm: boolean) => WritePlan | und
 
 function noop(): void {}
 
+const DONE: Promise<void> = Promise.resolve()
+
 export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
   switch (plan.kind) {
     case 'create':
       return create(state, plan)
     case 'update':
-      return update(state, plan)
+      try {
+        return update(state, plan) ?? DONE
+      } catch (err) {
+        return Promise.reject(err)
+      }
     case 'touch':
       return touch(state, plan.expiresAt)
     case 'destroy':
@@ -38,6 +44,14 @@ export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
     case 'refused':
       return Promise.reject(plan.error)
   }
+}
+
+/**
+ * `carryOut`, done in the same turn when the store writes synchronously (an update: see
+ * `Engine.updateNow`), then undefined; a failure then is thrown.
+ */
+export function carryOutNow(state: RequestState, plan: WritePlan): Promise<void> | undefined {
+  return plan.kind === 'update' ? update(state, plan) : carryOut(state, plan)
 }
 
 /**
@@ -93,21 +107,40 @@ async function create(state: RequestState, plan: Extract<WritePlan, { kind: 'cre
   debug('session created')
 }
 
-async function update(state: RequestState, plan: Extract<WritePlan, { kind: 'update' }>): Promise<void> {
+type UpdatePlan = Extract<WritePlan, { kind: 'update' }>
+
+/** An update under way: its plan, the expiry it writes, and the id and owner it started for. */
+interface Updating {
+  readonly plan: UpdatePlan
+  readonly id: string
+  readonly expiresAt: number
+  readonly userId: string | null | undefined
+}
+
+/** Undefined when the store wrote in the same turn (see `carryOutNow`). */
+function update(state: RequestState, plan: UpdatePlan): Promise<void> | undefined {
   const engine = state.engine
-  const id = state.id as string
-  const expiresAt = nextExpiry(state.meta as SessionMeta, engine.policy.idleTimeout, plan.now)
-  const userId = state.userId
+  const updating: Updating = { plan, id: state.id as string, expiresAt: nextExpiry(state.meta as SessionMeta, engine.policy.idleTimeout, plan.now), userId: state.userId }
   const patch = new UpdatePatch(state, plan)
   const key = state.key as string
-  const result = await engine.call('update', (store) => store.update(key, patch, expiresAt))
+  const result = engine.updateNow(key, patch, updating.expiresAt)
+  if (result !== undefined) {
+    updated(state, updating, result)
+    return undefined
+  }
+  return engine.call('update', (store) => store.update(key, patch, updating.expiresAt)).then((answer) => updated(state, updating, answer))
+}
+
+function updated(state: RequestState, updating: Updating, result: UpdateResult): void {
   if (result !== 'ok') {
     debug('update answered %s', result)
     // destroyed (or changed) by another request meanwhile: never resurrected, no cookie for it
     state.phase = 'gone'
-    engine.emit('conflict', () => ({ idHash: engine.idHash(id), result }))
+    const engine = state.engine
+    engine.emit('conflict', () => ({ idHash: engine.idHash(updating.id), result }))
     return
   }
+  const { plan, expiresAt, userId } = updating
   state.metaDirty = false
   state.expiresAt = expiresAt
   state.expiryMoved = true
@@ -132,7 +165,7 @@ class UpdatePatch implements SessionPatch {
   readonly #record: StoredSession | null
   #whole: SessionValues | undefined
 
-  constructor(state: RequestState, plan: Extract<WritePlan, { kind: 'update' }>) {
+  constructor(state: RequestState, plan: UpdatePlan) {
     const userId = state.userId
     this.set = plan.set
     this.unset = plan.unset

@@ -136,24 +136,29 @@ export interface SessionStore {
 }
 
 /**
- * A store whose reads finish synchronously (MemoryStore, SqliteStore) also offers them without a
- * promise under this symbol, so that a request with a live session loads it in the same turn.
+ * A store whose calls finish synchronously (MemoryStore, SqliteStore) also offers its read and its
+ * update without a promise under this symbol, so that a request loads its session in the same turn
+ * as its cookie, and the end of its response writes it in the same turn as `res.end`.
  */
-export const kReadNow: unique symbol = Symbol.for('tessera-session.read-now')
+export const kSync: unique symbol = Symbol.for('tessera-session.sync')
 
-/** A store's synchronous read (see `kReadNow`). */
-export interface SyncReader {
+/** A store's synchronous calls (see `kSync`), bound to the store. */
+export interface SyncAccess {
   /**
-   * The `get` this read stands for: the engine reads through `read` only while the store's `get` is
-   * this very function, so a subclass, an instrumentation or a proxy that replaces `get` is read through it.
+   * The `get` and the `update` these calls stand for: the engine uses `read` only while the store's
+   * `get` is this very function (and `write` while its `update` is), so a subclass, an instrumentation
+   * or a proxy that replaces one is called through it.
    */
   readonly get: SessionStore['get']
-  /** What `store.get(id, options)` resolves, without a promise; undefined when `store` is not one it can read (a proxy of one, say). */
-  read(store: SessionStore, id: string, options?: GetOptions): StoredSession | null | undefined
+  readonly update: SessionStore['update']
+  /** What `get(id, options)` resolves, without a promise. */
+  read(id: string, options?: GetOptions): StoredSession | null
+  /** What `update(id, patch, expiresAt)` resolves, without a promise. */
+  write(id: string, patch: SessionPatch, expiresAt: number): UpdateResult
 }
 
-export interface ReadsNow {
-  readonly [kReadNow]: SyncReader
+export interface SyncStore {
+  readonly [kSync]: SyncAccess
 }
 
 export function isContractStore(value: unknown): value is SessionStore {

@@ -1,12 +1,12 @@
 import {
   kContractStore,
-  kReadNow,
+  kSync,
   type CreateResult,
   type GetOptions,
   type NewSession,
   type SessionPatch,
-  type ReadsNow,
-  type SyncReader,
+  type SyncAccess,
+  type SyncStore,
   type SessionStore,
   type StoredSession,
   type UpdateOptions,
@@ -41,11 +41,15 @@ const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombst
  * import session, { MemoryStore } from 'tessera-session'
  * app.use(session({ secret, store: new MemoryStore({ max: 50_000 }) }))
  */
-export class MemoryStore implements SessionStore, ReadsNow {
+export class MemoryStore implements SessionStore, SyncStore {
   readonly [kContractStore] = true as const
-  /** `get` without a promise, for the middleware (see `kReadNow`): a proxy of a store is read through its `get`. */
-  static readonly #reader: SyncReader = { get: MemoryStore.prototype.get, read: (store, id, options) => (#read in store ? store.#read(id, options) : undefined) }
-  readonly [kReadNow] = MemoryStore.#reader
+  /** `get` and `update` without a promise, for the middleware (see `kSync`). */
+  readonly [kSync]: SyncAccess = {
+    get: MemoryStore.prototype.get,
+    update: MemoryStore.prototype.update,
+    read: (id, options) => this.#read(id, options),
+    write: (id, patch, expiresAt) => this.#update(id, patch, expiresAt, undefined),
+  }
   readonly [kStoreKind] = 'memory' as const
   readonly #entries = new Map<string, Entry>()
   readonly #tombstones = new Map<string, number>()
@@ -147,6 +151,10 @@ export class MemoryStore implements SessionStore, ReadsNow {
   }
 
   async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
+    return this.#update(id, patch, expiresAt, options)
+  }
+
+  #update(id: string, patch: SessionPatch, expiresAt: number, options: UpdateOptions | undefined): UpdateResult {
     const entry = this.#live(id, Date.now())
     if (entry === undefined) return 'gone'
     if (options?.expectVersion !== undefined && options.expectVersion !== entry.version) return 'conflict'

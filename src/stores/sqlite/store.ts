@@ -2,13 +2,13 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../../errors.ts'
 import {
   kContractStore,
-  kReadNow,
+  kSync,
   type CreateResult,
   type GetOptions,
   type NewSession,
   type SessionPatch,
-  type ReadsNow,
-  type SyncReader,
+  type SyncAccess,
+  type SyncStore,
   type SessionStore,
   type StoredSession,
   type UpdateOptions,
@@ -51,11 +51,15 @@ export interface SqliteStoreOptions {
  * import { SqliteStore } from 'tessera-session/stores/sqlite'
  * app.use(session({ secret, store: new SqliteStore({ path: 'sessions.db' }) }))
  */
-export class SqliteStore implements SessionStore, ReadsNow {
+export class SqliteStore implements SessionStore, SyncStore {
   readonly [kContractStore] = true as const
-  /** `get` without a promise, for the middleware (see `kReadNow`): a proxy of a store is read through its `get`. */
-  static readonly #reader: SyncReader = { get: SqliteStore.prototype.get, read: (store, id, options) => (#read in store ? store.#read(id, options) : undefined) }
-  readonly [kReadNow] = SqliteStore.#reader
+  /** `get` and `update` without a promise, for the middleware (see `kSync`). */
+  readonly [kSync]: SyncAccess = {
+    get: SqliteStore.prototype.get,
+    update: SqliteStore.prototype.update,
+    read: (id, options) => this.#read(id, options),
+    write: (id, patch, expiresAt) => this.#update(id, patch, expiresAt, undefined),
+  }
   readonly [kStoreKind] = 'sqlite' as const
   readonly #db: DatabaseSync
   readonly #ownsDatabase: boolean
@@ -147,6 +151,10 @@ export class SqliteStore implements SessionStore, ReadsNow {
 
   // UPDATE … SET data = json_set(json_remove(data, …), …), version = version + 1 … WHERE live [AND version = ?]
   async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
+    return this.#update(id, patch, expiresAt, options)
+  }
+
+  #update(id: string, patch: SessionPatch, expiresAt: number, options: UpdateOptions | undefined): UpdateResult {
     const { unset, set, shape, params } = updateParams(patch, expiresAt, options?.expectVersion !== undefined)
     const expectVersion = options?.expectVersion
     return this.#run('update', () => {
