@@ -6,7 +6,7 @@ import type { SessionEventName, SessionEvents } from '../events.ts'
 import { emitSafely } from '../emit-safely.ts'
 import { isSecureRequest } from '../request-security.ts'
 import type { Policy } from '../options.ts'
-import { kSync, type GetOptions, type SessionPatch, type SessionStore, type StoredSession, type SyncAccess, type SyncStore, type UpdateResult } from '../stores/contract.ts'
+import { kSync, type CreateResult, type GetOptions, type NewSession, type SessionPatch, type SessionStore, type StoredSession, type SyncAccess, type SyncStore, type UpdateResult } from '../stores/contract.ts'
 import { storeKindOf } from '../stores/kind.ts'
 import { openTelemetry } from '../telemetry/telemetry.ts'
 import type { BreakerState } from '../telemetry/conventions.ts'
@@ -172,6 +172,12 @@ export class Engine {
     return sync === undefined ? undefined : this.#now('get', () => sync.read(key, options))
   }
 
+  /** The store's create without a promise, as `readNow` reads; undefined when it cannot: create through `call`. */
+  createNow(key: string, session: NewSession): CreateResult | undefined {
+    const sync = this.#sync('create')
+    return sync === undefined ? undefined : this.#now('create', () => sync.insert(key, session))
+  }
+
   /** The store's update without a promise, as `readNow` reads; undefined when it cannot: update through `call`. */
   updateNow(key: string, patch: SessionPatch, expiresAt: number): UpdateResult | undefined {
     const sync = this.#sync('update')
@@ -183,7 +189,7 @@ export class Engine {
    * they stand for, and the gates are open. A store call that telemetry watches (a meter or tracer
    * provider is registered) is timed and traced as a promise: it goes through `call`.
    */
-  #sync(operation: 'get' | 'update'): SyncAccess | undefined {
+  #sync(operation: 'get' | 'create' | 'update'): SyncAccess | undefined {
     const store = this.store as SessionStore & Partial<SyncStore>
     const sync = store[kSync]
     if (sync === undefined || store[operation] !== sync[operation] || !this.storeReady || this.#openUntil !== 0) return undefined

@@ -1,6 +1,6 @@
 import { debug } from '../debug.ts'
 import { InvalidSessionStateError, type SessionDataError } from '../errors.ts'
-import type { SessionMeta, SessionPatch, SessionValues, StoredSession, UpdateResult } from '../stores/contract.ts'
+import type { CreateResult, NewSession, SessionMeta, SessionPatch, SessionValues, StoredSession, UpdateResult } from '../stores/contract.ts'
 import { nextExpiry } from './expiry.ts'
 import { enterPhase, type RequestState, type SessionObject } from './state.ts'
 import { rememberExpiry } from './verified-cookies.ts'
@@ -30,10 +30,9 @@ const DONE: Promise<void> = Promise.resolve()
 export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
   switch (plan.kind) {
     case 'create':
-      return create(state, plan)
     case 'update':
       try {
-        return update(state, plan) ?? DONE
+        return (plan.kind === 'create' ? create(state, plan) : update(state, plan)) ?? DONE
       } catch (err) {
         return Promise.reject(err)
       }
@@ -47,10 +46,11 @@ export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
 }
 
 /**
- * `carryOut`, done in the same turn when the store writes synchronously (an update: see
- * `Engine.updateNow`), then undefined; a failure then is thrown.
+ * `carryOut`, done in the same turn when the store writes synchronously (a create or an update: see
+ * `Engine.createNow`), then undefined; a failure then is thrown.
  */
 export function carryOutNow(state: RequestState, plan: WritePlan): Promise<void> | undefined {
+  if (plan.kind === 'create') return create(state, plan)
   return plan.kind === 'update' ? update(state, plan) : carryOut(state, plan)
 }
 
@@ -74,15 +74,33 @@ function writeNow(state: RequestState, planner: Planner, confirm: boolean): Prom
   return plan === undefined ? Promise.resolve() : carryOut(state, plan)
 }
 
-async function create(state: RequestState, plan: Extract<WritePlan, { kind: 'create' }>): Promise<void> {
+type CreatePlan = Extract<WritePlan, { kind: 'create' }>
+
+/** Undefined when the store wrote in the same turn (see `carryOutNow`). */
+function create(state: RequestState, plan: CreatePlan): Promise<void> | undefined {
   const engine = state.engine
-  const id = state.id as string
-  const data = plan.data
   const meta = state.meta as SessionMeta
-  const expiresAt = nextExpiry(meta, engine.policy.idleTimeout, plan.now)
-  const userId = state.userId ?? null
+  const session: NewSession = { data: plan.data, meta, userId: state.userId ?? null, expiresAt: nextExpiry(meta, engine.policy.idleTimeout, plan.now) }
+  const creating: Creating = { plan, id: state.id as string, session }
   const key = state.key as string
-  const result = await engine.call('create', (store) => store.create(key, { data, meta, userId, expiresAt }))
+  const result = engine.createNow(key, session)
+  if (result !== undefined) {
+    created(state, creating, result)
+    return undefined
+  }
+  return engine.call('create', (store) => store.create(key, session)).then((answer) => created(state, creating, answer))
+}
+
+/** A create under way: its plan, the id it started for, and what it writes. */
+interface Creating {
+  readonly plan: CreatePlan
+  readonly id: string
+  readonly session: NewSession
+}
+
+function created(state: RequestState, creating: Creating, result: CreateResult): void {
+  const engine = state.engine
+  const { id, session } = creating
   if (result === 'revoked') {
     // a revocation of the owner (destroyByUser) came after this login began and reached the id first:
     // the login is revoked with the user's other sessions, as if it had been created a moment earlier
@@ -97,12 +115,12 @@ async function create(state: RequestState, plan: Extract<WritePlan, { kind: 'cre
   }
   enterPhase(state, 'stored')
   state.metaDirty = false
-  state.expiresAt = expiresAt
+  state.expiresAt = session.expiresAt
   state.expiryMoved = true
-  state.baseline = plan.serialized
-  state.record = { data, meta, userId, expiresAt, version: 1 }
+  state.baseline = creating.plan.serialized
+  state.record = { data: session.data, meta: session.meta, userId: session.userId, expiresAt: session.expiresAt, version: 1 }
   // as stored (null, not undefined): an unchanged owner is not a change for a later save or the end of the response
-  state.userId = userId
+  state.userId = session.userId
   engine.emit('created', () => ({ idHash: engine.idHash(id) }))
   debug('session created')
 }

@@ -136,23 +136,26 @@ export interface SessionStore {
 }
 
 /**
- * A store whose calls finish synchronously (MemoryStore, SqliteStore) also offers its read and its
- * update without a promise under this symbol, so that a request loads its session in the same turn
- * as its cookie, and the end of its response writes it in the same turn as `res.end`.
+ * A store whose calls finish synchronously (MemoryStore, SqliteStore) also offers its read, create
+ * and update without a promise under this symbol, so that a request loads its session in the same
+ * turn as its cookie, and the end of its response writes it in the same turn as `res.end`.
  */
 export const kSync: unique symbol = Symbol.for('tessera-session.sync')
 
 /** A store's synchronous calls (see `kSync`), bound to the store. */
 export interface SyncAccess {
   /**
-   * The `get` and the `update` these calls stand for: the engine uses `read` only while the store's
-   * `get` is this very function (and `write` while its `update` is), so a subclass, an instrumentation
-   * or a proxy that replaces one is called through it.
+   * The methods these calls stand for: the engine uses `read` only while the store's `get` is this
+   * very function (`insert` while its `create` is, `write` while its `update` is), so a subclass, an
+   * instrumentation or a proxy that replaces one is called through it.
    */
   readonly get: SessionStore['get']
+  readonly create: SessionStore['create']
   readonly update: SessionStore['update']
   /** What `get(id, options)` resolves, without a promise. */
   read(id: string, options?: GetOptions): StoredSession | null
+  /** What `create(id, session)` resolves, without a promise. */
+  insert(id: string, session: NewSession): CreateResult
   /** What `update(id, patch, expiresAt)` resolves, without a promise. */
   write(id: string, patch: SessionPatch, expiresAt: number): UpdateResult
 }

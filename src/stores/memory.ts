@@ -43,11 +43,13 @@ const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombst
  */
 export class MemoryStore implements SessionStore, SyncStore {
   readonly [kContractStore] = true as const
-  /** `get` and `update` without a promise, for the middleware (see `kSync`). */
+  /** `get`, `create` and `update` without a promise, for the middleware (see `kSync`). */
   readonly [kSync]: SyncAccess = {
     get: MemoryStore.prototype.get,
+    create: MemoryStore.prototype.create,
     update: MemoryStore.prototype.update,
     read: (id, options) => this.#read(id, options),
+    insert: (id, session) => this.#create(id, session),
     write: (id, patch, expiresAt) => this.#update(id, patch, expiresAt, undefined),
   }
   readonly [kStoreKind] = 'memory' as const
@@ -139,6 +141,10 @@ export class MemoryStore implements SessionStore, SyncStore {
   }
 
   async create(id: string, session: NewSession): Promise<CreateResult> {
+    return this.#create(id, session)
+  }
+
+  #create(id: string, session: NewSession): CreateResult {
     const now = Date.now()
     if (this.#live(id, now) !== undefined || this.#isTombstoned(id, now)) return 'collision'
     const fields = new Map<string, string>()

@@ -53,11 +53,13 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements SessionStore, SyncStore {
   readonly [kContractStore] = true as const
-  /** `get` and `update` without a promise, for the middleware (see `kSync`). */
+  /** `get`, `create` and `update` without a promise, for the middleware (see `kSync`). */
   readonly [kSync]: SyncAccess = {
     get: SqliteStore.prototype.get,
+    create: SqliteStore.prototype.create,
     update: SqliteStore.prototype.update,
     read: (id, options) => this.#read(id, options),
+    insert: (id, session) => this.#create(id, session),
     write: (id, patch, expiresAt) => this.#update(id, patch, expiresAt, undefined),
   }
   readonly [kStoreKind] = 'sqlite' as const
@@ -139,6 +141,10 @@ export class SqliteStore implements SessionStore, SyncStore {
 
   // INSERT … SELECT … WHERE NOT EXISTS (tombstone) ON CONFLICT DO UPDATE … WHERE expired
   async create(id: string, session: NewSession): Promise<CreateResult> {
+    return this.#create(id, session)
+  }
+
+  #create(id: string, session: NewSession): CreateResult {
     const data = encodeData('sqlite', session.data)
     const meta = session.meta === null ? null : JSON.stringify(session.meta)
     return this.#run('create', () => {
