@@ -1,7 +1,7 @@
 /**
  * MemoryStore and SqliteStore answer synchronously, and the middleware reads a request's session
- * from them in the same turn as its cookie, and writes an update in the same turn as `res.end`,
- * without a promise (`kSync`). What that must not change: a store whose `get` or `update` was
+ * from them in the same turn as its cookie, and writes a create or an update in the same turn as `res.end`,
+ * without a promise (`kSync`). What that must not change: a store whose `get`, `create` or `update` was
  * replaced (a subclass, an instrumentation wrapper) is called through it (a proxy that replaces `get`:
  * see maxStoreCalls in store-error-policy.test.ts), and a call that throws fails the request closed
  * like any store failure.
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import session, { MemoryStore, type GetOptions, type SessionPatch, type SessionStore, type StoredSession, type UpdateOptions, type UpdateResult } from '../../src/index.ts'
+import session, { MemoryStore, type CreateResult, type GetOptions, type NewSession, type SessionPatch, type SessionStore, type StoredSession, type UpdateOptions, type UpdateResult } from '../../src/index.ts'
 import { SqliteStore } from '../../src/stores/sqlite.ts'
 import { HOSTS, SECRET, cleanup, cookiePair, recordEvents, serve, track, type Req, type Res } from './helpers.ts'
 
@@ -23,7 +23,12 @@ let files = 0
 
 class CountingMemoryStore extends MemoryStore {
   gets = 0
+  creates = 0
   updates = 0
+  override async create(id: string, session: NewSession): Promise<CreateResult> {
+    this.creates++
+    return super.create(id, session)
+  }
   override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
     this.gets++
     return super.get(id, options)
@@ -36,7 +41,12 @@ class CountingMemoryStore extends MemoryStore {
 
 class CountingSqliteStore extends SqliteStore {
   gets = 0
+  creates = 0
   updates = 0
+  override async create(id: string, session: NewSession): Promise<CreateResult> {
+    this.creates++
+    return super.create(id, session)
+  }
   override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
     this.gets++
     return super.get(id, options)
@@ -47,13 +57,19 @@ class CountingSqliteStore extends SqliteStore {
   }
 }
 
-/** An instance whose `get` and `update` an app's instrumentation replaced; counts through `gets` and `updates`. */
+/** An instance whose `get`, `create` and `update` an app's instrumentation replaced; counts their calls. */
 function instrumented<S extends SessionStore>(store: S): S & Counted {
   const counted = store as S & Counted
   const get = store.get.bind(store)
+  const create = store.create.bind(store)
   const update = store.update.bind(store)
   counted.gets = 0
+  counted.creates = 0
   counted.updates = 0
+  counted.create = (id, session) => {
+    counted.creates++
+    return create(id, session)
+  }
   counted.get = (id, options) => {
     counted.gets++
     return get(id, options)
@@ -67,6 +83,7 @@ function instrumented<S extends SessionStore>(store: S): S & Counted {
 
 interface Counted {
   gets: number
+  creates: number
   updates: number
 }
 
@@ -74,9 +91,9 @@ const sqlitePath = () => join(dir, `sync-${files++}.db`)
 
 const REPLACED: Array<{ name: string; make: () => SessionStore & Counted }> = [
   { name: 'a MemoryStore subclass that overrides them', make: () => new CountingMemoryStore() },
-  { name: 'a MemoryStore whose get and update an instrumentation replaced', make: () => instrumented(new MemoryStore()) },
+  { name: 'a MemoryStore whose get, create and update an instrumentation replaced', make: () => instrumented(new MemoryStore()) },
   { name: 'a SqliteStore subclass that overrides them', make: () => track(new CountingSqliteStore({ path: sqlitePath(), pruneInterval: false })) },
-  { name: 'a SqliteStore whose get and update an instrumentation replaced', make: () => instrumented(track(new SqliteStore({ path: sqlitePath(), pruneInterval: false }))) },
+  { name: 'a SqliteStore whose get, create and update an instrumentation replaced', make: () => instrumented(track(new SqliteStore({ path: sqlitePath(), pruneInterval: false }))) },
 ]
 
 async function loginApp(host: (typeof HOSTS)[number], store: SessionStore) {
@@ -104,10 +121,11 @@ describe('a synchronous store', () => {
   for (const host of HOSTS) {
     describe(host.name, () => {
       for (const { name, make } of REPLACED) {
-        it(`read and update go through ${name}`, async () => {
+        it(`read, create and update go through ${name}`, async () => {
           const store = make()
           const { server } = await loginApp(host, store)
           const cookie = cookiePair(await server.request('/login'))
+          assert.equal(store.creates, 1)
           const before = store.gets
           assert.equal((await server.request('/me', { cookie })).body, 'ann')
           assert.equal(store.gets, before + 1)
