@@ -86,7 +86,9 @@ export async function startServer(env: Environment, c: Contender, at: StoreLocat
 }
 
 export async function startGenerator(): Promise<Child> {
-  const { child } = await Child.start(join(here, 'load.ts'), { cpu: GENERATOR_CPU, env: { BENCH_MAX_LIFETIME: '1200000' } })
+  // one generator serves the whole run (a full run with --baseline and 4 rounds takes over 30 minutes): it
+  // stops by itself after 3 hours, whatever happens, and sooner when the harness goes away
+  const { child } = await Child.start(join(here, 'load.ts'), { cpu: GENERATOR_CPU, env: { BENCH_MAX_LIFETIME: String(3 * 3_600_000) } })
   return child
 }
 
