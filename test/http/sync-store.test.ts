@@ -21,41 +21,29 @@ const dir = mkdtempSync(join(tmpdir(), 'tessera-sync-read-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
 
-class CountingMemoryStore extends MemoryStore {
-  gets = 0
-  creates = 0
-  updates = 0
-  override async create(id: string, session: NewSession): Promise<CreateResult> {
-    this.creates++
-    return super.create(id, session)
-  }
-  override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
-    this.gets++
-    return super.get(id, options)
-  }
-  override async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
-    this.updates++
-    return super.update(id, patch, expiresAt, options)
+/** `Base` with `get`, `create` and `update` overridden to count their calls, as an app's subclass would. */
+function counting<B extends new (...args: any[]) => SessionStore>(Base: B) {
+  return class Counting extends Base implements Counted {
+    gets = 0
+    creates = 0
+    updates = 0
+    override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
+      this.gets++
+      return super.get(id, options)
+    }
+    override async create(id: string, session: NewSession): Promise<CreateResult> {
+      this.creates++
+      return super.create(id, session)
+    }
+    override async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
+      this.updates++
+      return super.update(id, patch, expiresAt, options)
+    }
   }
 }
 
-class CountingSqliteStore extends SqliteStore {
-  gets = 0
-  creates = 0
-  updates = 0
-  override async create(id: string, session: NewSession): Promise<CreateResult> {
-    this.creates++
-    return super.create(id, session)
-  }
-  override async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
-    this.gets++
-    return super.get(id, options)
-  }
-  override async update(id: string, patch: SessionPatch, expiresAt: number, options?: UpdateOptions): Promise<UpdateResult> {
-    this.updates++
-    return super.update(id, patch, expiresAt, options)
-  }
-}
+const CountingMemoryStore = counting(MemoryStore)
+const CountingSqliteStore = counting(SqliteStore)
 
 /** An instance whose `get`, `create` and `update` an app's instrumentation replaced; counts their calls. */
 function instrumented<S extends SessionStore>(store: S): S & Counted {
