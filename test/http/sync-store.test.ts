@@ -105,6 +105,17 @@ async function loginApp(host: (typeof HOSTS)[number], store: SessionStore) {
   return { server, middleware }
 }
 
+/** A store call that threw failed the request closed: 503 with the store's error, no cookie, one store_error event for `operation`. */
+function assertFailedClosed(reply: { status: number; cookies: unknown[] }, seen: { server: { errors: any[] }; events: Record<'store_error', any[]>; operation: string }): void {
+  assert.equal(reply.status, 503)
+  assert.deepEqual(reply.cookies, [])
+  assert.equal(seen.server.errors[0]?.code, 'ERR_TESSERA_STORE_UNAVAILABLE')
+  assert.deepEqual(
+    seen.events.store_error.map((e) => e.operation),
+    [seen.operation],
+  )
+}
+
 describe('a synchronous store', () => {
   for (const host of HOSTS) {
     describe(host.name, () => {
@@ -129,14 +140,7 @@ describe('a synchronous store', () => {
         const events = recordEvents(middleware, ['store_error'])
         const cookie = cookiePair(await server.request('/login'))
         await store.close()
-        const reply = await server.request('/me', { cookie })
-        assert.equal(reply.status, 503)
-        assert.deepEqual(reply.cookies, [])
-        assert.equal(server.errors[0]?.code, 'ERR_TESSERA_STORE_UNAVAILABLE')
-        assert.deepEqual(
-          events.store_error.map((e) => e.operation),
-          ['get'],
-        )
+        assertFailedClosed(await server.request('/me', { cookie }), { server, events, operation: 'get' })
       })
     })
   }
@@ -148,14 +152,7 @@ describe('a synchronous store', () => {
       const { server, middleware } = await loginApp(host, store)
       const events = recordEvents(middleware, ['store_error'])
       const cookie = cookiePair(await server.request('/login'))
-      const reply = await server.request('/close-and-rename', { cookie })
-      assert.equal(reply.status, 503)
-      assert.deepEqual(reply.cookies, [])
-      assert.equal(server.errors[0]?.code, 'ERR_TESSERA_STORE_UNAVAILABLE')
-      assert.deepEqual(
-        events.store_error.map((e) => e.operation),
-        ['update'],
-      )
+      assertFailedClosed(await server.request('/close-and-rename', { cookie }), { server, events, operation: 'update' })
       const reopened = track(new SqliteStore({ path, pruneInterval: false }))
       const { server: again } = await loginApp(host, reopened)
       assert.equal((await again.request('/me', { cookie })).body, 'ann')
