@@ -7,7 +7,7 @@ import { getSession, getSessionId, setSession } from './engine/operations.ts'
 import { originalPathname, pathMatches } from './engine/path.ts'
 import { readPresented, readPresentedHeader, type Presented } from './engine/read.ts'
 import { Rotations } from './engine/rotate.ts'
-import { adopt, adoptSuccessor, createState, type NextFunction, type RequestState } from './engine/state.ts'
+import { adopt, adoptSuccessor, RequestState, type NextFunction } from './engine/state.ts'
 import { InvalidOptionError } from './errors.ts'
 import { askOption } from './option-function.ts'
 import type { SessionEventName, SessionEvents } from './events.ts'
@@ -171,7 +171,7 @@ function followCallbackStore(engine: Engine, emitter: CallbackStore): void {
 function attach(engine: Engine, req: SessionRequest, res: ServerResponse, next: NextFunction): RequestState {
   const readOnlyOption = engine.policy.readOnly
   const readOnly = req[kReadOnly] === true || (readOnlyOption !== undefined && Boolean(askOption('readOnly', 'a boolean', readOnlyOption, req)))
-  const state = createState(engine, req, res, next)
+  const state = new RequestState(engine, { req, res, next })
   state.readOnly = readOnly
   req[kState] = state
   Object.defineProperty(req, 'session', SESSION_PROPERTY)

@@ -8,7 +8,7 @@ import { COMPAT_END, setSessionCookie } from './commit.ts'
 import { getCookie } from './cookie-id.ts'
 import { resolveCompatOptions, type CompatSessionOptions, type CompatSettings, type NextFunction, type SessionMiddleware } from './options.ts'
 import { generate, inflate } from './request-session.ts'
-import type { CompatState } from './state.ts'
+import { CompatState } from './state.ts'
 
 export type { CompatSessionOptions, NextFunction, SessionMiddleware }
 
@@ -40,21 +40,7 @@ export function compatSession(options?: CompatSessionOptions): SessionMiddleware
     if (secrets === undefined) return
     req.sessionStore = settings.store
     req.sessionID = getCookie(req, settings.name, secrets, settings.verified) as string
-    const state: CompatState = {
-      settings,
-      req,
-      res,
-      next,
-      secrets,
-      cookieId: req.sessionID,
-      originalId: undefined,
-      originalHash: undefined,
-      savedHash: undefined,
-      touched: false,
-      unserializable: false,
-      unwrappedReload: undefined,
-      unwrappedSave: undefined,
-    }
+    const state = new CompatState(settings, { req, res, next }, secrets)
     onHeaders(res, setSessionCookie, state)
     holdEnd(res, COMPAT_END, state)
     if (!req.sessionID) {
