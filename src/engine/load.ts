@@ -31,9 +31,7 @@ function noop(): void {}
  * `Engine.readNow`) gives the answer in the same turn, without a promise, unless a rotation is due.
  */
 export function loadSession(state: RequestState, presented: Presented, rotations: Rotations): Loaded | Promise<Loaded> {
-  const now = Date.now()
-  const slide = state.readOnly ? undefined : slideOnRead(now, presented.expiresAt, state.engine.policy)
-  const load: Load = { state, presented, rotations, now, slide }
+  const load = new Load(state, presented, rotations)
   let read: Held | undefined
   try {
     read = readHeldNow(load)
@@ -43,13 +41,24 @@ export function loadSession(state: RequestState, presented: Presented, rotations
   return read === undefined ? loadLater(load) : judgeRead(load, read)
 }
 
-/** One load: the request, the id it presented, the rotations it may follow, when it started and the slide it asks the read for. */
-interface Load {
+/**
+ * One load: the request, the id it presented, the rotations it may follow, when it started and the
+ * slide it asks the read for. A class, not a literal: it holds the request's state (see state.ts).
+ */
+class Load {
   readonly state: RequestState
   readonly presented: Presented
   readonly rotations: Rotations
   readonly now: number
   readonly slide: Required<GetOptions> | undefined
+
+  constructor(state: RequestState, presented: Presented, rotations: Rotations) {
+    this.state = state
+    this.presented = presented
+    this.rotations = rotations
+    this.now = Date.now()
+    this.slide = state.readOnly ? undefined : slideOnRead(this.now, presented.expiresAt, state.engine.policy)
+  }
 }
 
 /** A read's answer: the record (or null) and the key it is under. */
