@@ -1,5 +1,5 @@
 /** BENCHMARKS.md, from one run's results. */
-import { BARE, SCENARIO_DESCRIPTIONS, type Contender } from './contenders.ts'
+import { BARE, SCENARIO_DESCRIPTIONS, type Contender, type Scenario } from './contenders.ts'
 import type { Machine } from './machine.ts'
 import type { RunOptions } from './options.ts'
 import type { ScaleResult } from './scale/run-scale.ts'
@@ -57,6 +57,18 @@ function ratioCell(row: SummaryRow | undefined): string {
   return `${fixed(row.ratio, 2)}${range}`
 }
 
+function gcSection(contenders: readonly Contender[], scenarios: readonly Scenario[], find: (c: Contender, s: string) => SummaryRow | undefined): string[] {
+  const out = ['### Garbage collection per request', '']
+  out.push(
+    "The time the garbage collector paused the server process over a measurement ÷ its responses, in µs, median over rounds (`gc` performance entries): part of the CPU time above. It grows with what each request allocates and, far more, with what outlives a collection of the young generation: once V8 moves per-request objects to the old generation early, they keep the requests after them alive and every minor collection copies whole requests (see the README's design notes).",
+    '',
+  )
+  out.push(`| contender | ${scenarios.join(' | ')} |`, `|---|${scenarios.map(() => '---:').join('|')}|`)
+  for (const c of contenders) out.push(`| ${c.label} | ${scenarios.map((s) => fixed(find(c, s)?.gcUs ?? Number.NaN, 1)).join(' | ')} |`)
+  out.push('')
+  return out
+}
+
 function throughputSection(report: Report, chartPath: string | undefined): string[] {
   const { options } = report
   const rows = summarize(report.cells, report.contenders, options.scenarios)
@@ -82,6 +94,7 @@ function throughputSection(report: Report, chartPath: string | undefined): strin
     for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => cpu(c, s)).join(' | ')} |`)
     out.push('')
   }
+  if (rows.some((r) => r.gcUs !== undefined)) out.push(...gcSection(report.contenders, options.scenarios, find))
   if (report.baseline !== undefined) {
     const now = `${report.machine.commit}${report.machine.srcDirty ? ' with uncommitted changes' : ''}`
     out.push(...baselineSection(report.baseline, now, report.cells, report.contenders, options.scenarios, options.rounds))

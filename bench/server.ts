@@ -2,7 +2,7 @@
  * One contender's server process: Express 5 on 127.0.0.1, port 0, with the routes of every scenario.
  * Started by the harness with an IPC channel; takes `BENCH_CONTENDER` and the store location as JSON
  * in `BENCH_LOCATION`, and for a `--baseline` twin the library's sources in `BENCH_SOURCES` (a file
- * URL). Sends `{ type: 'ready', port }`; answers `flush-pg` and `stop`. It exits when
+ * URL). Sends `{ type: 'ready', port }`; answers `flush-pg`, `failures`, `gc` (the garbage collector's pauses so far) and `stop`. It exits when
  * the harness goes away, and after `BENCH_MAX_LIFETIME` ms whatever happens. `--profile --heap`
  * brackets its measured load with `heap-start` and `heap-stop` (sampled allocations, kept or collected).
  */
@@ -10,6 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { writeFileSync } from 'node:fs'
 import { registerHooks } from 'node:module'
 import { Session } from 'node:inspector/promises'
+import { PerformanceObserver } from 'node:perf_hooks'
 import type { AddressInfo } from 'node:net'
 import { contenderByRunId } from './contenders.ts'
 import { CURRENT_SOURCES, flushPostgresStats, openSessionLayer, type StoreLocation } from './session-layer.ts'
@@ -40,6 +41,11 @@ if (layer.middleware !== undefined) app.use(layer.middleware)
 
 let created = 0
 let failures = 0
+/** Milliseconds the garbage collector has paused this process so far: a session layer's allocations and how long they live show up here. */
+let gcMs = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration
+}).observe({ entryTypes: ['gc'] })
 const hasSession = contender.middleware !== 'bare' && contender.middleware !== 'round-trip'
 
 app.get('/anonymous', (_req, res) => {
@@ -107,6 +113,9 @@ process.on('message', (message: { type: string; path?: string }) => {
     )
   } else if (message.type === 'failures') {
     process.send?.({ type: 'failures', failures })
+  } else if (message.type === 'gc') {
+    // observers are told after the event loop turns: answered on the next turn, the last collections are counted
+    setImmediate(() => process.send?.({ type: 'gc', ms: gcMs }))
   } else if (message.type === 'heap-start') {
     startHeapSampling().then(
       () => process.send?.({ type: 'heap-started' }),

@@ -24,6 +24,8 @@ export interface SummaryRow {
   otherCpu?: number
   /** Server CPU µs per request, median over rounds (Linux). */
   serverCpuUs?: number
+  /** Garbage-collection pauses of the server, µs per request, median over rounds. */
+  gcUs?: number
 }
 
 export function summarize(cells: readonly CellResult[], contenders: readonly Contender[], scenarios: readonly Scenario[]): SummaryRow[] {
@@ -59,6 +61,8 @@ export function summarize(cells: readonly CellResult[], contenders: readonly Con
       if (cpu.length > 0) row.otherCpu = Math.max(...cpu)
       const serverCpu = mine.map((x) => x.serverCpuUs).filter((n): n is number => n !== undefined)
       if (serverCpu.length > 0) row.serverCpuUs = median(serverCpu)
+      const gc = mine.map((x) => x.gcUs).filter((n): n is number => n !== undefined)
+      if (gc.length > 0) row.gcUs = median(gc)
       if (pg.length > 0) row.pgTransactions = median(pg.map((x) => x.pgTransactions as number))
       rows.push(row)
     }

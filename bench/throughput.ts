@@ -38,6 +38,8 @@ export interface CellResult {
   otherCpu?: number
   /** CPU time (user + system) the server process used per response, in µs (Linux). */
   serverCpuUs?: number
+  /** Time the garbage collector paused the server per response, in µs. */
+  gcUs?: number
 }
 
 /** What the generator reaches against a bare node:http server (no Express), with and without cookies. */
@@ -133,9 +135,11 @@ async function measureOnce(env: Environment, options: RunOptions, cell: Cell): P
   const pgBefore = counted ? await (env.pg as PostgresMonitor).transactions() : 0
   const redisBefore = c.store === 'redis' ? await env.redis?.snapshot() : undefined
   const pids = [process.pid, server.process.pid ?? 0, generator.process.pid ?? 0]
+  const gcBefore = await gcMilliseconds(server)
   const cpuBefore = cpuSnapshot(pids)
   const result = await load(generator, port, scenario, cookies, options.seconds, options.connections)
   const cpuAfter = cpuSnapshot(pids)
+  const gcAfter = await gcMilliseconds(server)
   const redisAfter = c.store === 'redis' ? await env.redis?.snapshot() : undefined
   const cellResult: CellResult = {
     round: cell.round,
@@ -150,6 +154,7 @@ async function measureOnce(env: Environment, options: RunOptions, cell: Cell): P
   }
   const serverCpu = processCpuSeconds(cpuBefore, cpuAfter, server.process.pid ?? 0)
   if (serverCpu !== undefined && result.responses > 0) cellResult.serverCpuUs = (serverCpu * 1e6) / result.responses
+  if (result.responses > 0) cellResult.gcUs = ((gcAfter - gcBefore) * 1e3) / result.responses
   if (counted) {
     const flushed = await server.ask({ type: 'flush-pg' }, 'flushed-pg', 30_000)
     const pgAfter = await (env.pg as PostgresMonitor).transactions()
@@ -161,6 +166,10 @@ async function measureOnce(env: Environment, options: RunOptions, cell: Cell): P
     cellResult.redisForeign = foreign
   }
   return cellResult
+}
+
+async function gcMilliseconds(server: Child): Promise<number> {
+  return Number((await server.ask({ type: 'gc' }, 'gc', 10_000)).ms)
 }
 
 const isBusy = (r: CellResult) => r.otherCpu !== undefined && r.otherCpu > BUSY_CORES
