@@ -27,21 +27,12 @@ function noop(): void {}
 
 const DONE: Promise<void> = Promise.resolve()
 
+/** Carries `plan` out; a failure, even one thrown in the same turn, is a rejection. */
 export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
-  switch (plan.kind) {
-    case 'create':
-    case 'update':
-      try {
-        return (plan.kind === 'create' ? create(state, plan) : update(state, plan)) ?? DONE
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    case 'touch':
-      return touch(state, plan.expiresAt)
-    case 'destroy':
-      return destroyUnset(state)
-    case 'refused':
-      return Promise.reject(plan.error)
+  try {
+    return carryOutNow(state, plan) ?? DONE
+  } catch (err) {
+    return Promise.reject(err)
   }
 }
 
@@ -50,8 +41,18 @@ export function carryOut(state: RequestState, plan: WritePlan): Promise<void> {
  * `Engine.createNow`), then undefined; a failure then is thrown.
  */
 export function carryOutNow(state: RequestState, plan: WritePlan): Promise<void> | undefined {
-  if (plan.kind === 'create') return create(state, plan)
-  return plan.kind === 'update' ? update(state, plan) : carryOut(state, plan)
+  switch (plan.kind) {
+    case 'create':
+      return create(state, plan)
+    case 'update':
+      return update(state, plan)
+    case 'touch':
+      return touch(state, plan.expiresAt)
+    case 'destroy':
+      return destroyUnset(state)
+    case 'refused':
+      return Promise.reject(plan.error)
+  }
 }
 
 /**
