@@ -6,13 +6,15 @@ import { checkSessionCookie } from './misconfiguration.ts'
 import { carryOutNow, noteUnstorable, queueWrite, type WritePlan } from './persist.ts'
 import type { CookieAction } from './decide.ts'
 import { cookieAction, planEndWrite } from './plan.ts'
-import { appendSetCookie, guardFirstWrite, holdEnd, onHeaders, type EndHook, type FirstWriteGuard } from './response-hooks.ts'
+import { guardFirstWrite, type FirstWriteGuard } from './first-write-guard.ts'
+import { appendSetCookie, holdEnd, onHeaders, type EndHook } from './response-hooks.ts'
 import { clearingCookie, cookieSecure, sessionCookie, sessionHeaderValue } from './set-cookie.ts'
 import type { IdHeader } from '../header-option.ts'
 import { cookieAttributesOf, type RequestState } from './state.ts'
 
 /**
- * The main entry's end of a request, and with response-hooks.ts the only code that touches `res`:
+ * The main entry's end of a request, and with the hooks it is built on (response-hooks.ts,
+ * first-write-guard.ts) the only code that touches `res`:
  * at the end of the response decide (plan.ts) and write (persist.ts), at header time decide and set
  * the cookie (set-cookie.ts). A failure on the way fails the request closed: no Set-Cookie, no new
  * id, the error to Express (503 for store errors).

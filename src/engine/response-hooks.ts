@@ -1,5 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { finished } from 'node:stream'
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 
 /**
  * How the session layers hook a response, through public APIs only. Together with engine/commit.ts
@@ -9,8 +8,8 @@ import { finished } from 'node:stream'
  *   express-session, including the CVE-2025-7339 fix for array headers).
  * - `holdEnd`: when the listener says a store write is due, `res.end` writes all but the last byte,
  *   waits for the store, then finishes; the client never sees a complete response before the session is stored.
- * - `guardFirstWrite` (main entry): a response the app starts with `write` or `writeHead` can still
- *   fail before its first byte.
+ * - `guardFirstWrite` (main entry, in first-write-guard.ts): a response the app starts with `write`
+ *   or `writeHead` can still fail before its first byte.
  * Each takes a `context` (the request's state) that it hands to the listeners, so they are defined
  * once rather than per request. Nothing these hooks run may throw out of `writeHead`, `write` or
  * `end`: the caller is often a timer or a stream, where a throw is an uncaught exception that ends the process.
@@ -36,24 +35,59 @@ function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
   }
 }
 
+/**
+ * One response's header hook: the `writeHead` it replaced, and the listener to run once. The hooked
+ * methods of this file are shared functions bound to such a record, never closures made per response:
+ * V8 kept closures made per request and stored on an object alive through young-generation
+ * collections, and with them the whole request they reached (see the README's design notes).
+ */
+interface WriteHeadHook {
+  readonly res: ServerResponse
+  /** The `writeHead` the hook replaced. */
+  readonly previous: (this: ServerResponse, statusCode: number, reason?: string) => ServerResponse
+  readonly fired: boolean
+  /** Runs the listener (once: `fired`). */
+  fire(): void
+}
+
+class HeaderHook<C> implements WriteHeadHook {
+  readonly res: ServerResponse
+  readonly previous: WriteHeadHook['previous']
+  readonly #listener: (context: C) => void
+  readonly #context: C
+  fired = false
+
+  constructor(res: ServerResponse, listener: (context: C) => void, context: C) {
+    this.res = res
+    this.previous = res.writeHead as WriteHeadHook['previous']
+    this.#listener = listener
+    this.#context = context
+  }
+
+  fire(): void {
+    this.fired = true
+    this.#listener(this.#context)
+  }
+}
+
+function hookedWriteHead(this: WriteHeadHook, statusCode: number, reasonOrHeaders?: unknown, maybeHeaders?: unknown): ServerResponse {
+  const res = this.res
+  const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
+  // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
+  // (compat: as the on-headers package, headers count in the second place, or the third after a reason phrase)
+  res.statusCode = statusCode
+  applyHeaders(res, (reason === undefined ? reasonOrHeaders : maybeHeaders) as HeaderArgument)
+  if (!this.fired) {
+    this.fire()
+    // the listener may have changed the status code, which the given reason phrase would not match
+    if (res.statusCode !== statusCode) return this.previous.call(res, res.statusCode)
+  }
+  return reason === undefined ? this.previous.call(res, statusCode) : this.previous.call(res, statusCode, reason)
+}
+
 /** Runs `listener(context)` once, before the headers are written, whatever `writeHead` signature the app uses. */
 export function onHeaders<C>(res: ServerResponse, listener: (context: C) => void, context: C): void {
-  const previous = res.writeHead as (this: ServerResponse, statusCode: number, reason?: string) => ServerResponse
-  let fired = false
-  res.writeHead = function writeHead(this: ServerResponse, statusCode: number, reasonOrHeaders?: unknown, maybeHeaders?: unknown) {
-    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
-    // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
-    // (compat: as the on-headers package, headers count in the second place, or the third after a reason phrase)
-    this.statusCode = statusCode
-    applyHeaders(this, (reason === undefined ? reasonOrHeaders : maybeHeaders) as HeaderArgument)
-    if (!fired) {
-      fired = true
-      listener(context)
-      // the listener may have changed the status code, which the given reason phrase would not match
-      if (this.statusCode !== statusCode) return previous.call(this, this.statusCode)
-    }
-    return reason === undefined ? previous.call(this, statusCode) : previous.call(this, statusCode, reason)
-  } as WriteHead
+  res.writeHead = hookedWriteHead.bind(new HeaderHook(res, listener, context)) as WriteHead
 }
 
 /** Appends one Set-Cookie value, keeping every value already set by `setHeader` or `writeHead`. */
@@ -106,9 +140,8 @@ type Write = (...args: unknown[]) => boolean
  */
 export function holdEnd<C, W>(res: ServerResponse, hook: EndHook<C, W>, context: C): void {
   const held = new HeldEnd(res, hook, context)
-  res.end = function heldEnd(chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
-    return held.end(chunk, encoding, callback)
-  } as unknown as ServerResponse['end']
+  // bound, not a closure: see HeaderHook
+  res.end = held.end.bind(held) as unknown as ServerResponse['end']
 }
 
 /** One response's held `end`: the original methods, and the arguments of the `end` call while the store works. */
@@ -134,7 +167,7 @@ class HeldEnd<C, W> {
     this.#write = res.write as unknown as Write
   }
 
-  end(chunk: unknown, encoding: unknown, callback: unknown): unknown {
+  end(chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
     const res = this.#res
     const writeFirst = this.#hook.writeFirst
     if (this.#ended) return writeFirst ? res : false
@@ -224,76 +257,4 @@ class HeldEnd<C, W> {
       once(err ?? new TypeError('the end-of-response work threw without an error'))
     }
   }
-}
-
-type Guarded = (...args: unknown[]) => unknown
-
-/** What `guardFirstWrite` asks before a response's first byte, and whom it tells when that fails. */
-export interface FirstWriteGuard<C> {
-  /** An error when the response must not start, else undefined. */
-  check(context: C): unknown
-  fail(err: unknown, context: C): void
-}
-
-/** Calls `done` once the request is read to its end (or gone), reading what is left, as Express's error handler does before it answers. */
-function afterRequest(req: IncomingMessage | undefined, done: () => void): void {
-  if (req === undefined || req.readableEnded || req.destroyed) {
-    done()
-    return
-  }
-  finished(req, () => done())
-  req.resume()
-}
-
-/**
- * Main entry: `guard.check(context)` runs once, before the first byte of a response the app starts
- * with `write`, `writeHead` or `flushHeaders` (one started with `end` is `holdEnd`'s, whose work runs before
- * anything is written). When it returns an error, nothing of the app's response is written: that
- * call and the app's later ones do nothing (a write reports backpressure, so a piped stream pauses),
- * until the event loop has turned and the request has been read. Then `guard.fail(err, context)` hands
- * the error to Express: an error handler of the app answers within that call; Express's own answers on the next
- * turn, after the app's calls are let through again (the request read, it answers at once). Once the
- * answer is complete, the app's writes are dropped: Node emits a write after the end as an 'error'
- * event, an uncaught exception where nobody listens.
- */
-export function guardFirstWrite<C>(res: ServerResponse, guard: FirstWriteGuard<C>, context: C): void {
-  const writeHead = res.writeHead as unknown as Guarded
-  const write = res.write as unknown as Guarded
-  const end = res.end as unknown as Guarded
-  const flushHeaders = res.flushHeaders as unknown as Guarded
-  let state: 'open' | 'checked' | 'diverted' | 'failed' = 'open'
-  /** The call must write nothing: the response is diverted, or the error's answer is complete. */
-  const dropped = (): boolean => {
-    if (state === 'failed') return res.writableEnded
-    if (state !== 'open' || res.headersSent) return state === 'diverted'
-    state = 'checked'
-    const err = guard.check(context)
-    if (err === undefined) return false
-    state = 'diverted'
-    setImmediate(afterRequest, res.req, () => {
-      // queued before Express queues its own error handler, so it runs just before that one answers
-      setImmediate(() => (state = 'failed'))
-      state = 'failed'
-      guard.fail(err, context)
-      if (!res.headersSent) state = 'diverted'
-    })
-    return true
-  }
-  /* eslint-disable prefer-rest-params -- the app's arguments go on as they came: the same count, no array per call */
-  res.writeHead = function guardedWriteHead(this: ServerResponse) {
-    return dropped() || (state === 'failed' && this.headersSent) ? this : writeHead.apply(this, arguments as unknown as unknown[])
-  } as ServerResponse['writeHead']
-  res.write = function guardedWrite(this: ServerResponse) {
-    return dropped() ? false : write.apply(this, arguments as unknown as unknown[])
-  } as ServerResponse['write']
-  res.flushHeaders = function guardedFlushHeaders(this: ServerResponse) {
-    if (!dropped()) flushHeaders.call(this)
-  }
-  res.end = function guardedEnd(this: ServerResponse) {
-    if (state === 'diverted' || (state === 'failed' && this.writableEnded)) return this
-    // the headers `end` sends are decided by holdEnd's work
-    if (state === 'open') state = 'checked'
-    return end.apply(this, arguments as unknown as unknown[])
-  } as ServerResponse['end']
-  /* eslint-enable prefer-rest-params */
 }

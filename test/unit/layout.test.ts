@@ -169,8 +169,17 @@ describe('source layout', () => {
     assert.deepEqual(redeclared, [])
   })
 
-  it('touches res only in engine/commit.ts and the hooks it is built on (engine/response-hooks.ts)', () => {
+  it('touches res only in engine/commit.ts and the hooks it is built on (engine/response-hooks.ts, engine/first-write-guard.ts)', () => {
     const touching = sources().filter((file) => TOUCHES_RES.test(readFileSync(SRC + file, 'utf8')))
-    assert.deepEqual(touching, ['engine/commit.ts', 'engine/response-hooks.ts'])
+    assert.deepEqual(touching, ['engine/commit.ts', 'engine/first-write-guard.ts', 'engine/response-hooks.ts'])
+  })
+
+  it('replaces a response method only with a bound function, never a closure made per response (README, design notes)', () => {
+    const replacements = sources().flatMap((file) =>
+      [...readFileSync(SRC + file, 'utf8').matchAll(/\bres\.(end|write|writeHead|flushHeaders)\s*=\s*([^\n]+)/g)].map((m) => `${file}: ${m[0]}`),
+    )
+    assert.ok(replacements.length >= 5, replacements.join('\n'))
+    const closures = replacements.filter((line) => /=\s*(?:async\s+)?function\b|=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*=>/.test(line))
+    assert.deepEqual(closures, [])
   })
 })
