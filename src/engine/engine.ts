@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { SessionDataError, StoreTimeoutError, StoreUnavailableError, type TesseraError } from '../errors.ts'
+import { SessionDataError, StoreUnavailableError } from '../errors.ts'
 import type { SessionEventName, SessionEvents } from '../events.ts'
 import { emitSafely } from '../emit-safely.ts'
 import { isSecureRequest } from '../request-security.ts'
@@ -11,7 +11,7 @@ import { storeKindOf } from '../stores/kind.ts'
 import { openTelemetry } from '../telemetry/telemetry.ts'
 import type { BreakerState } from '../telemetry/conventions.ts'
 import { clientFingerprint } from './binding.ts'
-import { Deadlines, storeFailure } from './store-call.ts'
+import { Deadlines, StoreCall, storeFailure, type CallAccount } from './store-call.ts'
 import { VerifiedCookies, type KnownCookie } from './verified-cookies.ts'
 
 /**
@@ -33,7 +33,7 @@ export class Engine {
   #openUntil = 0
   /** Store calls in flight (R22: bounded), and their deadlines. */
   #inFlight = 0
-  readonly #deadlines: Deadlines
+  readonly #calls: CallAccount
   /** Metrics and spans; undefined when `@opentelemetry/api` is not installed. */
   readonly #telemetry: ReturnType<typeof openTelemetry>
   readonly storeKind: ReturnType<typeof storeKindOf>
@@ -45,7 +45,22 @@ export class Engine {
     this.store = store
     this.storeKind = storeKindOf(store)
     this.#telemetry = openTelemetry(this)
-    this.#deadlines = new Deadlines(policy.storeTimeout)
+    this.#calls = {
+      deadlines: new Deadlines(policy.storeTimeout),
+      answered: () => {
+        this.#inFlight--
+        this.#failures = 0
+        // a success after the cooldown closes the breaker (a past deadline and none are the same to the gate)
+        if (this.#openUntil !== 0 && Date.now() >= this.#openUntil) this.#openUntil = 0
+      },
+      failed: (operation, err) => {
+        this.#inFlight--
+        // unreadable data is one record's problem, not the store's: no event, and it does not count towards the breaker
+        if (err instanceof SessionDataError) return
+        this.#countFailure()
+        this.emit('store_error', () => ({ operation, error: err }))
+      },
+    }
     // a session lives at most absoluteTimeout from its creation, and earlier versions stop creating sessions
     // when the upgrade is done: twice the timeout covers an upgrade that takes up to one timeout to roll out
     this.#taggedKeysUntil = Date.now() + 2 * policy.absoluteTimeout
@@ -130,35 +145,18 @@ export class Engine {
     }
     this.#inFlight++
     return new Promise<T>((resolve, reject) => {
-      const fail = (err: TesseraError): void => {
-        this.#inFlight--
-        // unreadable data is one record's problem, not the store's: no event, and it does not count towards the breaker
-        if (!(err instanceof SessionDataError)) {
-          this.#countFailure()
-          this.emit('store_error', () => ({ operation, error: err }))
-        }
-        reject(err)
-      }
-      const deadline = this.#deadlines.start(() => fail(new StoreTimeoutError(`store ${operation} did not answer within ${this.policy.storeTimeout} ms`)))
+      const call = new StoreCall<T>(this.#calls, operation, { resolve, reject })
+      this.#calls.deadlines.start(call)
       let pending: Promise<T>
       try {
         pending = run(this.store)
       } catch (err) {
-        if (this.#deadlines.finish(deadline)) fail(storeFailure(operation, err))
+        call.fail(err)
         return
       }
       pending.then(
-        (value) => {
-          if (!this.#deadlines.finish(deadline)) return
-          this.#inFlight--
-          this.#failures = 0
-          // a success after the cooldown closes the breaker (a past deadline and none are the same to the gate)
-          if (this.#openUntil !== 0 && Date.now() >= this.#openUntil) this.#openUntil = 0
-          resolve(value)
-        },
-        (err: unknown) => {
-          if (this.#deadlines.finish(deadline)) fail(storeFailure(operation, err))
-        },
+        (value) => call.succeed(value),
+        (err: unknown) => call.fail(err),
       )
     })
   }

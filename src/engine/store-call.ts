@@ -1,9 +1,10 @@
-import { StoreUnavailableError, TesseraError } from '../errors.ts'
+import { StoreTimeoutError, StoreUnavailableError, TesseraError } from '../errors.ts'
 
 /** A store call whose deadline has not passed yet. */
 export interface Deadline {
   readonly at: number
-  readonly expire: () => void
+  /** Runs once if the call is still pending at `at`. */
+  expire(): void
 }
 
 /**
@@ -25,14 +26,21 @@ export class Deadlines {
     this.#timeout = timeout
   }
 
-  /** Starts the clock of a call; `expire` runs once if the call is still pending at its deadline. */
-  start(expire: () => void): Deadline {
-    const deadline: Deadline = { at: Date.now() + this.#timeout, expire }
+  get timeout(): number {
+    return this.#timeout
+  }
+
+  /** The deadline of a call that starts now. */
+  fromNow(): number {
+    return Date.now() + this.#timeout
+  }
+
+  /** Starts the clock of a call (its `at` from `fromNow`); its `expire` runs once if it is still pending then. */
+  start(deadline: Deadline): void {
     this.#pending.add(deadline)
     // a timer armed for an earlier call's deadline fires before this one's, and re-arms then
     if (this.#timer === undefined) this.#arm(deadline.at)
     else if (this.#pending.size === 1) this.#timer.ref()
-    return deadline
   }
 
   /** Stops the clock of a call: true, or false when it had expired already (its outcome is moot). */
@@ -59,6 +67,57 @@ export class Deadlines {
     const next = this.#pending.values().next()
     if (!next.done) this.#arm(next.value.at)
     for (const deadline of expired) deadline.expire()
+  }
+}
+
+/** What a store call reports to its engine: the count of calls in flight, and the circuit breaker's. */
+export interface CallAccount {
+  readonly deadlines: Deadlines
+  /** The call answered in time. */
+  answered(): void
+  /** The call failed, or did not answer in time. */
+  failed(operation: string, err: TesseraError): void
+}
+
+/**
+ * One store call in flight: its deadline, and how its promise settles. An object with methods, not
+ * closures made per call and kept in the set of pending deadlines: V8 kept such closures, and the
+ * requests they reached, alive through young-generation collections (see the README's design notes).
+ */
+export class StoreCall<T> implements Deadline {
+  readonly at: number
+  readonly #account: CallAccount
+  readonly #operation: string
+  readonly #resolve: (value: T) => void
+  readonly #reject: (err: TesseraError) => void
+
+  constructor(account: CallAccount, operation: string, settle: { resolve: (value: T) => void; reject: (err: TesseraError) => void }) {
+    this.at = account.deadlines.fromNow()
+    this.#account = account
+    this.#operation = operation
+    this.#resolve = settle.resolve
+    this.#reject = settle.reject
+  }
+
+  expire(): void {
+    this.#failed(new StoreTimeoutError(`store ${this.#operation} did not answer within ${this.#account.deadlines.timeout} ms`))
+  }
+
+  /** The store answered: the answer counts unless the deadline passed first. */
+  succeed(value: T): void {
+    if (!this.#account.deadlines.finish(this)) return
+    this.#account.answered()
+    this.#resolve(value)
+  }
+
+  /** The store failed (or threw): the failure counts unless the deadline passed first. */
+  fail(err: unknown): void {
+    if (this.#account.deadlines.finish(this)) this.#failed(storeFailure(this.#operation, err))
+  }
+
+  #failed(err: TesseraError): void {
+    this.#account.failed(this.#operation, err)
+    this.#reject(err)
   }
 }
 
