@@ -16,6 +16,8 @@ import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'no
  */
 
 type WriteHead = ServerResponse['writeHead']
+/** `writeHead` as the hook calls the one it replaced: the status code, and the reason phrase when the app gave one. */
+type PlainWriteHead = (this: ServerResponse, statusCode: number, reason?: string) => ServerResponse
 type HeaderArgument = OutgoingHttpHeaders | OutgoingHttpHeader[] | OutgoingHttpHeader[][] | undefined
 
 function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
@@ -37,57 +39,45 @@ function applyHeaders(res: ServerResponse, headers: HeaderArgument): void {
 
 /**
  * One response's header hook: the `writeHead` it replaced, and the listener to run once. The hooked
- * methods of this file are shared functions bound to such a record, never closures made per response:
+ * methods of this file are methods of such a record, bound to it, never closures made per response:
  * V8 kept closures made per request and stored on an object alive through young-generation
  * collections, and with them the whole request they reached (see the README's design notes).
  */
-interface WriteHeadHook {
-  readonly res: ServerResponse
-  /** The `writeHead` the hook replaced. */
-  readonly previous: (this: ServerResponse, statusCode: number, reason?: string) => ServerResponse
-  readonly fired: boolean
-  /** Runs the listener (once: `fired`). */
-  fire(): void
-}
-
-class HeaderHook<C> implements WriteHeadHook {
-  readonly res: ServerResponse
-  readonly previous: WriteHeadHook['previous']
+class HeaderHook<C> {
+  readonly #res: ServerResponse
+  readonly #previous: PlainWriteHead
   readonly #listener: (context: C) => void
   readonly #context: C
-  fired = false
+  #fired = false
 
   constructor(res: ServerResponse, listener: (context: C) => void, context: C) {
-    this.res = res
-    this.previous = res.writeHead as WriteHeadHook['previous']
+    this.#res = res
+    this.#previous = res.writeHead as PlainWriteHead
     this.#listener = listener
     this.#context = context
   }
 
-  fire(): void {
-    this.fired = true
-    this.#listener(this.#context)
+  writeHead(statusCode: number, reasonOrHeaders?: unknown, maybeHeaders?: unknown): ServerResponse {
+    const res = this.#res
+    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
+    // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
+    // (compat: as the on-headers package, headers count in the second place, or the third after a reason phrase)
+    res.statusCode = statusCode
+    applyHeaders(res, (reason === undefined ? reasonOrHeaders : maybeHeaders) as HeaderArgument)
+    if (!this.#fired) {
+      this.#fired = true
+      this.#listener(this.#context)
+      // the listener may have changed the status code, which the given reason phrase would not match
+      if (res.statusCode !== statusCode) return this.#previous.call(res, res.statusCode)
+    }
+    return reason === undefined ? this.#previous.call(res, statusCode) : this.#previous.call(res, statusCode, reason)
   }
-}
-
-function hookedWriteHead(this: WriteHeadHook, statusCode: number, reasonOrHeaders?: unknown, maybeHeaders?: unknown): ServerResponse {
-  const res = this.res
-  const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
-  // headers given to writeHead are set first, so the listener appends to them rather than being overwritten
-  // (compat: as the on-headers package, headers count in the second place, or the third after a reason phrase)
-  res.statusCode = statusCode
-  applyHeaders(res, (reason === undefined ? reasonOrHeaders : maybeHeaders) as HeaderArgument)
-  if (!this.fired) {
-    this.fire()
-    // the listener may have changed the status code, which the given reason phrase would not match
-    if (res.statusCode !== statusCode) return this.previous.call(res, res.statusCode)
-  }
-  return reason === undefined ? this.previous.call(res, statusCode) : this.previous.call(res, statusCode, reason)
 }
 
 /** Runs `listener(context)` once, before the headers are written, whatever `writeHead` signature the app uses. */
 export function onHeaders<C>(res: ServerResponse, listener: (context: C) => void, context: C): void {
-  res.writeHead = hookedWriteHead.bind(new HeaderHook(res, listener, context)) as WriteHead
+  const hook = new HeaderHook(res, listener, context)
+  res.writeHead = hook.writeHead.bind(hook) as WriteHead
 }
 
 /** Appends one Set-Cookie value, keeping every value already set by `setHeader` or `writeHead`. */
