@@ -57,15 +57,19 @@ function ratioCell(row: SummaryRow | undefined): string {
   return `${fixed(row.ratio, 2)}${range}`
 }
 
+/** A table with a row per contender and a column per scenario. */
+function contenderTable(contenders: readonly Contender[], scenarios: readonly Scenario[], cell: (c: Contender, s: Scenario) => string): string[] {
+  const rows = contenders.map((c) => `| ${c.label} | ${scenarios.map((s) => cell(c, s)).join(' | ')} |`)
+  return [`| contender | ${scenarios.join(' | ')} |`, `|---|${scenarios.map(() => '---:').join('|')}|`, ...rows]
+}
+
 function gcSection(contenders: readonly Contender[], scenarios: readonly Scenario[], find: (c: Contender, s: string) => SummaryRow | undefined): string[] {
   const out = ['### Garbage collection per request', '']
   out.push(
     "The time the garbage collector paused the server process over a measurement ÷ its responses, in µs, median over rounds (`gc` performance entries): part of the CPU time above. It grows with what each request allocates and, far more, with what outlives a collection of the young generation: once V8 moves per-request objects to the old generation early, they keep the requests after them alive and every minor collection copies whole requests (see the README's design notes).",
     '',
   )
-  out.push(`| contender | ${scenarios.join(' | ')} |`, `|---|${scenarios.map(() => '---:').join('|')}|`)
-  for (const c of contenders) out.push(`| ${c.label} | ${scenarios.map((s) => fixed(find(c, s)?.gcUs ?? Number.NaN, 1)).join(' | ')} |`)
-  out.push('')
+  out.push(...contenderTable(contenders, scenarios, (c, s) => fixed(find(c, s)?.gcUs ?? Number.NaN, 1)), '')
   return out
 }
 
@@ -79,9 +83,7 @@ function throughputSection(report: Report, chartPath: string | undefined): strin
     `Median over rounds of each round's *contender req/s ÷ bare Express req/s* (same round, same scenario); higher is better, 1 means the session layer costs nothing${options.rounds > 1 ? '; in brackets the range over rounds' : ''}.`,
     '',
   )
-  out.push(`| contender | ${options.scenarios.join(' | ')} |`, `|---|${options.scenarios.map(() => '---:').join('|')}|`)
-  for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => ratioCell(find(c, s))).join(' | ')} |`)
-  out.push('')
+  out.push(...contenderTable(report.contenders, options.scenarios, (c, s) => ratioCell(find(c, s))), '')
   if (chartPath !== undefined) out.push(`![Throughput relative to bare Express](${chartPath})`, '')
   if (rows.some((r) => r.serverCpuUs !== undefined)) {
     const cpu = (c: Contender, s: string) => fixed(find(c, s)?.serverCpuUs ?? Number.NaN, 1)
@@ -90,9 +92,7 @@ function throughputSection(report: Report, chartPath: string | undefined): strin
       "CPU time (user + system) of the server process over a measurement ÷ its responses, in µs, median over rounds; lower is better. Unlike throughput it leaves out time spent waiting for a store and time another guest of the host took (steal), so it is the steadier measure of the work a session layer adds: subtract bare Express's figure.",
       '',
     )
-    out.push(`| contender | ${options.scenarios.join(' | ')} |`, `|---|${options.scenarios.map(() => '---:').join('|')}|`)
-    for (const c of report.contenders) out.push(`| ${c.label} | ${options.scenarios.map((s) => cpu(c, s)).join(' | ')} |`)
-    out.push('')
+    out.push(...contenderTable(report.contenders, options.scenarios, cpu), '')
   }
   if (rows.some((r) => r.gcUs !== undefined)) out.push(...gcSection(report.contenders, options.scenarios, find))
   if (report.baseline !== undefined) {
