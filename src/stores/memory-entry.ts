@@ -2,14 +2,27 @@ import { isSafeKey, parseJson, stringifyJson } from '../safe-json.ts'
 import type { SessionMeta, SessionValues, StoredSession } from './contract.ts'
 import { checkMeta, toRecord } from './record.ts'
 
-/** How MemoryStore holds a session: each top-level key's JSON text, so nothing the app mutates later leaks in. */
-export interface Entry {
-  /** Each top-level key's JSON, as a field-level store keeps it. */
-  fields: Map<string, string>
+/**
+ * How MemoryStore holds a session. Each top-level key's JSON text, so nothing the app mutates later
+ * leaks in, in one flat array of keys and texts: a small `Map` per session weighs more than a typical
+ * session's data, and reading a few short texts is quicker than one parse of the whole object.
+ */
+export class Entry {
+  /** Keys and their values' JSON texts, alternating: `[key, json, key, json, …]`. */
+  fields: string[]
   meta: SessionMeta | null
-  userId: string | null
+  userId: string | null = null
   expiresAt: number
-  version: number
+  version = 1
+  /** The store's count of insertions and moves when this entry last moved to the recent end (its LRU order). */
+  moved: number
+
+  constructor(fields: string[], meta: SessionMeta | null, expiresAt: number, moved: number) {
+    this.fields = fields
+    this.meta = meta
+    this.expiresAt = expiresAt
+    this.moved = moved
+  }
 }
 
 /** Each key's JSON, all of it before any is written: a value JSON cannot hold fails the write as a whole. */
@@ -22,17 +35,42 @@ export function encodeFields(values: SessionValues): Array<[string, string | und
   return encoded
 }
 
-export function writeFields(fields: Map<string, string>, encoded: Array<[string, string | undefined]>): void {
-  for (const [key, json] of encoded) {
-    // compat: JSON drops undefined and functions, so such a key is not stored at all
-    if (json === undefined) fields.delete(key)
-    else fields.set(key, json)
-  }
+/** The fields of a new session; keys whose value JSON drops (undefined, functions) are not stored at all, as express-session does. */
+export function newFields(encoded: Array<[string, string | undefined]>): string[] {
+  return flatten(new Map(), encoded)
 }
 
-/** The entry as a store returns it: each key's value parsed from its text. */
+/**
+ * The fields after a field-level write: `unset` removed, then `encoded` set, every other key kept as
+ * it is (with `replace`, none is). Applied in one synchronous step, so no other write comes between.
+ */
+export function patchedFields(entry: Entry, unset: readonly string[], encoded: Array<[string, string | undefined]>, replace: boolean): string[] {
+  const texts = new Map<string, string>()
+  const fields = entry.fields
+  if (!replace) for (let i = 0; i < fields.length; i += 2) texts.set(fields[i] as string, fields[i + 1] as string)
+  for (const key of unset) texts.delete(key)
+  return flatten(texts, encoded)
+}
+
+function flatten(texts: Map<string, string>, encoded: Array<[string, string | undefined]>): string[] {
+  for (const [key, json] of encoded) {
+    if (json === undefined) texts.delete(key)
+    else texts.set(key, json)
+  }
+  // sized once: an array grown by push keeps room for about twice what it holds, for the entry's life
+  const fields = new Array<string>(texts.size * 2)
+  let i = 0
+  for (const [key, json] of texts) {
+    fields[i++] = key
+    fields[i++] = json
+  }
+  return fields
+}
+
+/** The entry as a store returns it: each key's value parsed from its text, a fresh object for every read. */
 export function toStored(entry: Entry): StoredSession {
   const data: SessionValues = Object.create(null)
-  for (const [key, json] of entry.fields) data[key] = parseJson(json)
+  const fields = entry.fields
+  for (let i = 0; i < fields.length; i += 2) data[fields[i] as string] = parseJson(fields[i + 1] as string)
   return toRecord('memory', { data, meta: checkMeta('memory', entry.meta), userId: entry.userId, expiresAt: entry.expiresAt, version: entry.version })
 }

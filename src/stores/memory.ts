@@ -16,11 +16,12 @@ import {
 } from './contract.ts'
 import { kStoreKind } from './kind.ts'
 import { positiveInteger, timerDelay } from './options.ts'
-import { encodeFields, toStored, writeFields, type Entry } from './memory-entry.ts'
+import { Entry, encodeFields, newFields, patchedFields, toStored } from './memory-entry.ts'
 import { checkMeta, listedMeta } from './record.ts'
+import { UserIndex } from './user-index.ts'
 
 export interface MemoryStoreOptions {
-  /** Most sessions kept; past it the least recently used is evicted. Default 10 000. */
+  /** Most sessions kept; past it the least recently used is evicted (give or take max/8: see `#use`). Default 10 000. */
   max?: number
   /** How often (ms) the background sweep runs. Default 60 000. */
   sweepInterval?: number
@@ -55,8 +56,12 @@ export class MemoryStore implements SessionStore, SyncStore {
   readonly [kStoreKind] = 'memory' as const
   readonly #entries = new Map<string, Entry>()
   readonly #tombstones = new Map<string, number>()
-  readonly #byUser = new Map<string, Set<string>>()
+  readonly #byUser = new UserIndex()
   readonly #max: number
+  /** How far behind the recent end a read must find an entry before it moves it there (see `#use`). */
+  readonly #moveAfter: number
+  /** Insertions and moves to the recent end of `#entries`, ever: each entry notes the count at its last one. */
+  #moves = 0
   readonly #sweepBatch: number
   readonly #tombstoneTtl: number
   #sweepCursor: Iterator<[string, Entry]> | undefined
@@ -64,6 +69,7 @@ export class MemoryStore implements SessionStore, SyncStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#max = positiveInteger('max', options.max, DEFAULTS.max)
+    this.#moveAfter = Math.floor(this.#max / 8)
     this.#sweepBatch = positiveInteger('sweepBatch', options.sweepBatch, DEFAULTS.sweepBatch)
     this.#tombstoneTtl = positiveInteger('tombstoneTtl', options.tombstoneTtl, DEFAULTS.tombstoneTtl)
     this.#timer = setInterval(() => this.#sweep(), timerDelay('sweepInterval', options.sweepInterval, DEFAULTS.sweepInterval))
@@ -83,27 +89,14 @@ export class MemoryStore implements SessionStore, SyncStore {
 
   #remove(id: string, entry: Entry): void {
     this.#entries.delete(id)
-    if (entry.userId !== null) this.#unindex(entry.userId, id)
-  }
-
-  #unindex(userId: string, id: string): void {
-    const ids = this.#byUser.get(userId)
-    if (ids === undefined) return
-    ids.delete(id)
-    if (ids.size === 0) this.#byUser.delete(userId)
-  }
-
-  #index(userId: string, id: string): void {
-    let ids = this.#byUser.get(userId)
-    if (ids === undefined) this.#byUser.set(userId, (ids = new Set()))
-    ids.add(id)
+    if (entry.userId !== null) this.#byUser.delete(entry.userId, id)
   }
 
   #setOwner(id: string, entry: Entry, userId: string | null): void {
     if (entry.userId === userId) return
-    if (entry.userId !== null) this.#unindex(entry.userId, id)
+    if (entry.userId !== null) this.#byUser.delete(entry.userId, id)
     entry.userId = userId
-    if (userId !== null) this.#index(userId, id)
+    if (userId !== null) this.#byUser.add(userId, id)
   }
 
   #isTombstoned(id: string, now: number): boolean {
@@ -114,10 +107,17 @@ export class MemoryStore implements SessionStore, SyncStore {
     return false
   }
 
-  /** Marks an entry most recently used. */
+  /**
+   * Marks an entry recently used: moves it to the recent end of `#entries`, the end eviction takes
+   * last, unless fewer than max/8 entries went there since it last did. Moving is a delete and an
+   * insert in the map, half the cost of a read; skipping it for an entry already near that end means
+   * eviction may take a session at most max/8 insertions before an exact LRU would.
+   */
   #use(id: string, entry: Entry): void {
+    if (this.#moves - entry.moved < this.#moveAfter) return
     this.#entries.delete(id)
     this.#entries.set(id, entry)
+    entry.moved = ++this.#moves
   }
 
   async get(id: string, options?: GetOptions): Promise<StoredSession | null> {
@@ -147,9 +147,7 @@ export class MemoryStore implements SessionStore, SyncStore {
   #create(id: string, session: NewSession): CreateResult {
     const now = Date.now()
     if (this.#live(id, now) !== undefined || this.#isTombstoned(id, now)) return 'collision'
-    const fields = new Map<string, string>()
-    writeFields(fields, encodeFields(session.data))
-    const entry: Entry = { fields, meta: session.meta, userId: null, expiresAt: session.expiresAt, version: 1 }
+    const entry = new Entry(newFields(encodeFields(session.data)), session.meta, session.expiresAt, ++this.#moves)
     this.#entries.set(id, entry)
     this.#setOwner(id, entry, session.userId)
     this.#evictOverflow()
@@ -164,10 +162,7 @@ export class MemoryStore implements SessionStore, SyncStore {
     const entry = this.#live(id, Date.now())
     if (entry === undefined) return 'gone'
     if (options?.expectVersion !== undefined && options.expectVersion !== entry.version) return 'conflict'
-    const encoded = encodeFields(patch.set)
-    if (patch.replace === true) entry.fields.clear()
-    for (const key of patch.unset) entry.fields.delete(key)
-    writeFields(entry.fields, encoded)
+    entry.fields = patchedFields(entry, patch.unset, encodeFields(patch.set), patch.replace === true)
     if (patch.meta !== undefined) entry.meta = patch.meta
     if (patch.userId !== undefined) this.#setOwner(id, entry, patch.userId)
     entry.expiresAt = expiresAt
@@ -199,7 +194,7 @@ export class MemoryStore implements SessionStore, SyncStore {
   async listByUser(userId: string): Promise<UserSessionInfo[]> {
     const now = Date.now()
     const result: UserSessionInfo[] = []
-    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
+    for (const id of this.#byUser.idsOf(userId)) {
       const entry = this.#live(id, now)
       if (entry !== undefined) result.push({ id, expiresAt: entry.expiresAt, meta: listedMeta(() => checkMeta('memory', entry.meta)) })
     }
@@ -208,7 +203,7 @@ export class MemoryStore implements SessionStore, SyncStore {
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
     let count = 0
-    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
+    for (const id of this.#byUser.idsOf(userId)) {
       if (id === exceptId) continue
       await this.destroy(id)
       count++

@@ -90,6 +90,19 @@ describe('MemoryStore', () => {
       assert.equal(Object.hasOwn(data ?? {}, '__proto__'), false)
     })
 
+    it('applies an update key by key: removed, replaced, added and kept keys, in the order first written', async () => {
+      const store = makeStore()
+      await store.create('id', session({ a: 1, b: { deep: [1, 2] }, c: 'three', d: 4 }))
+      await store.update('id', { set: { c: 'new', e: [5], d: undefined }, unset: ['a'], whole: {} }, Date.now() + 60_000)
+      assert.deepEqual(Object.entries((await store.get('id'))?.data ?? {}), [
+        ['b', { deep: [1, 2] }],
+        ['c', 'new'],
+        ['e', [5]],
+      ])
+      await store.update('id', { set: { f: null }, unset: [], replace: true, whole: {} }, Date.now() + 60_000)
+      assert.deepEqual({ ...(await store.get('id'))?.data }, { f: null })
+    })
+
     it('drops keys whose value JSON cannot hold (undefined, functions)', async () => {
       const store = makeStore()
       await store.create('id', session({ a: 1, b: undefined, c: () => 1 }))
@@ -108,6 +121,25 @@ describe('MemoryStore', () => {
         assert.equal(await store.get('c'), null, 'c was the least recently used')
         for (const id of ['a', 'b', 'd']) assert.ok(await store.get(id), id)
         assert.equal(await store.length(), 3)
+      })
+
+      it('moves a session read far from the recent end there, so it outlives the sessions created after it', async () => {
+        const store = makeStore({ max: 80 })
+        for (let i = 0; i < 80; i++) await store.create(`s${i}`, session())
+        assert.ok(await store.get('s0'))
+        for (let i = 80; i < 159; i++) await store.create(`s${i}`, session())
+        assert.ok(await store.get('s0'), 's0 was read after the 79 sessions that were evicted since')
+        assert.equal(await store.get('s1'), null)
+      })
+
+      it('leaves a session read near the recent end where it is: eviction may take it up to max/8 creations early', async () => {
+        const store = makeStore({ max: 80 })
+        for (let i = 0; i < 80; i++) await store.create(`s${i}`, session())
+        // s75 went to the recent end 4 creations ago, fewer than 80/8: the read does not move it
+        assert.ok(await store.get('s75'))
+        for (let i = 80; i < 156; i++) await store.create(`s${i}`, session())
+        assert.equal(await store.get('s75'), null, 'an exact LRU would have kept s75 for four more creations')
+        assert.ok(await store.get('s76'))
       })
 
       it('drops an evicted session from its user index', async () => {
@@ -211,6 +243,27 @@ describe('MemoryStore', () => {
       assert.deepEqual((await store.listByUser('u2')).map((s) => s.id), ['id'])
       await store.update('id', { set: {}, unset: [], userId: null, whole: {} }, Date.now() + 60_000)
       assert.deepEqual(await store.listByUser('u2'), [])
+    })
+
+    it('keeps every session of a user as they come and go (one, then several, then one again)', async () => {
+      const store = makeStore()
+      const ids = async () => (await store.listByUser('u1')).map((s) => s.id).sort()
+      await store.create('a', session({}, 60_000, 'u1'))
+      await store.create('a', session({}, 60_000, 'u1'))
+      assert.deepEqual(await ids(), ['a'], 'a refused create does not index the id twice')
+      await store.create('b', session({}, 60_000, 'u1'))
+      await store.create('c', session({}, 60_000, 'u1'))
+      assert.deepEqual(await ids(), ['a', 'b', 'c'])
+      await store.destroy('b')
+      await store.destroy('a')
+      assert.deepEqual(await ids(), ['c'])
+      await store.create('d', session({}, 60_000, 'u1'))
+      assert.deepEqual(await ids(), ['c', 'd'])
+      await store.update('c', { set: {}, unset: [], userId: null, whole: {} }, Date.now() + 60_000)
+      await store.destroy('d')
+      assert.deepEqual(await ids(), [])
+      await store.create('e', session({}, 60_000, 'u1'))
+      assert.deepEqual(await ids(), ['e'])
     })
 
     it('leaves expired sessions out of the listing', async (t) => {
