@@ -1,7 +1,7 @@
 import { debug } from '../debug.ts'
 import { InvalidSessionStateError, type SessionDataError } from '../errors.ts'
 import type { CreateResult, NewSession, SessionMeta, SessionPatch, SessionValues, StoredSession, UpdateResult } from '../stores/contract.ts'
-import { nextExpiry } from './expiry.ts'
+import { isSlideDue, nextExpiry } from './expiry.ts'
 import { enterPhase, type RequestState, type SessionObject } from './state.ts'
 import { rememberExpiry } from './verified-cookies.ts'
 
@@ -133,14 +133,28 @@ interface Updating {
   readonly plan: UpdatePlan
   readonly id: string
   readonly expiresAt: number
+  /** The store may leave the expiry where it is (`SessionPatch.keepExpiry`): the engine goes on with the one it knew. */
+  readonly keepExpiry: boolean
   readonly userId: string | null | undefined
+}
+
+/**
+ * Whether an update may leave the stored expiry as it is: the slide to `next` is not due yet (the
+ * `touchAfter` throttle reads apply too), the session did not ask for one (`touch()`), and neither its
+ * metadata nor its lifetime changed, so `next` is no earlier than the expiry the request knows.
+ */
+function keepsExpiry(state: RequestState, next: number): boolean {
+  const known = state.expiresAt
+  return !state.metaDirty && !state.touchRequested && next >= known && !isSlideDue(known, next, state.engine.policy.touchAfter)
 }
 
 /** Undefined when the store wrote in the same turn (see `carryOutNow`). */
 function update(state: RequestState, plan: UpdatePlan): Promise<void> | undefined {
   const engine = state.engine
-  const updating: Updating = { plan, id: state.id as string, expiresAt: nextExpiry(state.meta as SessionMeta, engine.policy.idleTimeout, plan.now), userId: state.userId }
-  const patch = new UpdatePatch(state, plan)
+  const expiresAt = nextExpiry(state.meta as SessionMeta, engine.policy.idleTimeout, plan.now)
+  const keepExpiry = keepsExpiry(state, expiresAt)
+  const updating: Updating = { plan, id: state.id as string, expiresAt, keepExpiry, userId: state.userId }
+  const patch = new UpdatePatch(state, plan, keepExpiry)
   const key = state.key as string
   const result = engine.updateNow(key, patch, updating.expiresAt)
   if (result !== undefined) {
@@ -161,9 +175,11 @@ function updated(state: RequestState, updating: Updating, result: UpdateResult):
   }
   const { plan, expiresAt, userId } = updating
   state.metaDirty = false
-  state.expiresAt = expiresAt
-  state.expiryMoved = true
-  noteExpiry(state, expiresAt)
+  if (!updating.keepExpiry) {
+    state.expiresAt = expiresAt
+    state.expiryMoved = true
+    noteExpiry(state, expiresAt)
+  }
   if (plan.serialized !== undefined) state.baseline = plan.serialized
   if (state.record) state.record.userId = userId ?? null
 }
@@ -179,15 +195,17 @@ class UpdatePatch implements SessionPatch {
   // every change of the metadata marks it dirty: unchanged metadata is not sent again
   readonly meta: SessionMeta | undefined
   readonly userId: string | null | undefined
+  readonly keepExpiry: boolean
   readonly current: { meta: SessionMeta | null; userId: string | null }
   readonly #session: SessionObject | null | undefined
   readonly #record: StoredSession | null
   #whole: SessionValues | undefined
 
-  constructor(state: RequestState, plan: UpdatePlan) {
+  constructor(state: RequestState, plan: UpdatePlan, keepExpiry: boolean) {
     const userId = state.userId
     this.set = plan.set
     this.unset = plan.unset
+    this.keepExpiry = keepExpiry
     this.meta = state.metaDirty ? state.meta : undefined
     this.userId = userId === state.record?.userId ? undefined : userId
     this.current = { meta: state.meta ?? null, userId: userId ?? null }

@@ -60,6 +60,13 @@ export interface SessionPatch {
   /** New metadata, when it changed (field-level stores write only this). */
   meta?: SessionMeta | undefined
   /**
+   * The stored expiry is late enough already: it was at most `touchAfter` before the update's
+   * `expiresAt` when the engine last saw it, and an expiry only moves forwards. A store may then leave
+   * it as it is, which spares it the write of its expiry index (a SQLite update without it writes one
+   * page to the WAL instead of three); moving it to `expiresAt` is correct too.
+   */
+  keepExpiry?: boolean | undefined
+  /**
    * The session's metadata and owner after the change, changed or not, when the writer knows them:
    * for stores that rewrite whole records (the legacy adapter), which must not lose them when `meta`
    * and `userId` are absent. Field-level stores ignore it.

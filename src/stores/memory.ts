@@ -165,7 +165,7 @@ export class MemoryStore implements SessionStore, SyncStore {
     entry.fields = patchedFields(entry, patch.unset, encodeFields(patch.set), patch.replace === true)
     if (patch.meta !== undefined) entry.meta = patch.meta
     if (patch.userId !== undefined) this.#setOwner(id, entry, patch.userId)
-    entry.expiresAt = expiresAt
+    if (patch.keepExpiry !== true) entry.expiresAt = expiresAt
     entry.version++
     this.#use(id, entry)
     return 'ok'

@@ -141,6 +141,53 @@ describe('timeouts', () => {
           })
         })
 
+        describe('when a session is changed within touchAfter', () => {
+          async function counterApp(t: TestContext, store: SessionStore) {
+            const clock = freezeClock(t, T0)
+            const server = await serve(host, (app) => {
+              app.use(session({ secret: SECRET, store, idleTimeout: 60 * SECOND, touchAfter: 10 * SECOND, cookie: { maxAge: 60 * SECOND } }))
+              app.get('/login', (req: Req, res: Res) => {
+                req.session.user = 'ann'
+                res.send('in')
+              })
+              app.get('/count', (req: Req, res: Res) => {
+                req.session.n = Number(req.session.n ?? 0) + 1
+                if (req.query.touch !== undefined) req.session.touch()
+                res.send(String(req.session.n))
+              })
+            })
+            const login = await server.request('/login')
+            return { server, clock, cookie: cookiePair(login), id: idOf(login) }
+          }
+
+          it('writes the change but leaves the expiry, until a write past touchAfter slides it and re-sends the cookie', async (t) => {
+            const store = memoryStore()
+            const { server, clock, cookie, id } = await counterApp(t, store)
+            clock.advance(5 * SECOND)
+            const first = await server.request('/count', { cookie })
+            assert.equal(first.body, '1')
+            assert.deepEqual(first.cookies, [], 'the expiry did not move: the browser keeps its cookie')
+            const kept = await peek(store, id)
+            assert.equal(kept?.data.n, 1)
+            assert.equal(kept?.expiresAt, T0 + 60 * SECOND, 'within touchAfter: the expiry stays')
+
+            clock.advance(6 * SECOND)
+            const second = await server.request('/count', { cookie })
+            assert.equal(second.body, '2')
+            assert.equal((await peek(store, id))?.expiresAt, T0 + 71 * SECOND, 'past touchAfter: slid to now + idle')
+            assert.equal(sessionCookie(second)?.attributes.expires, new Date(T0 + 71 * SECOND).toUTCString())
+          })
+
+          it('slides it all the same when the handler also calls req.session.touch()', async (t) => {
+            const store = memoryStore()
+            const { server, clock, cookie, id } = await counterApp(t, store)
+            clock.advance(5 * SECOND)
+            const touched = await server.request('/count?touch', { cookie })
+            assert.equal((await peek(store, id))?.expiresAt, T0 + 65 * SECOND)
+            assert.equal(sessionCookie(touched)?.attributes.expires, new Date(T0 + 65 * SECOND).toUTCString())
+          })
+        })
+
         describe('when the handler calls req.session.touch()', () => {
           it('slides the expiry on that response even within touchAfter', async (t) => {
             const spy = spyOn()

@@ -25,6 +25,8 @@ export interface ConformanceOptions {
   skip?: string | false
   /** The store enforces expiry with a server clock (Redis TTL) rather than `Date.now()`: wait instead of mocking. */
   serverClock?: boolean
+  /** The store leaves the expiry as it is on an update whose patch says `keepExpiry` (others may move it). */
+  keepsExpiry?: boolean
 }
 
 export function newId(): string {
@@ -335,6 +337,21 @@ export function runConformance(name: string, options: ConformanceOptions): void 
         assert.deepEqual({ ...got.data }, { user: 'ann', cart: [1, 2] })
         assert.equal(got.version, 2)
         assert.ok(Math.abs(got.expiresAt - expiresAt) < 1000)
+      })
+
+      it('with keepExpiry, writes the patch and leaves the expiry, or moves it to expiresAt: never elsewhere', async () => {
+        await fresh()
+        const before = Date.now() + HOUR
+        const id = await created({ user: 'ann' }, { expiresAt: before })
+        const later = before + 5 * 60_000
+        assert.equal(await store.update(id, { ...patch({ n: 1 }), keepExpiry: true }, later), 'ok')
+        const got = await store.get(id)
+        assert.ok(got)
+        assert.deepEqual({ ...got.data }, { user: 'ann', n: 1 })
+        assert.equal(got.version, 2)
+        const kept = Math.abs(got.expiresAt - before) < 1000
+        assert.ok(kept || Math.abs(got.expiresAt - later) < 1000, `expiry ${got.expiresAt}: neither ${before} nor ${later}`)
+        if (options.keepsExpiry === true) assert.ok(kept, 'this store leaves it')
       })
 
       it('replace: the patch is the whole data', async () => {

@@ -20,6 +20,7 @@ const files = new WeakMap<SessionStore, string>()
 const lockers = new WeakMap<SessionStore, DatabaseSync>()
 
 runConformance('sqlite', {
+  keepsExpiry: true,
   make: () => {
     const path = join(dir, `store-${counter++}.db`)
     const store = new SqliteStore({ path, busyTimeout: 100, pruneInterval: false })
@@ -72,6 +73,25 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ path, pruneInterval: false })
     const db = new DatabaseSync(path)
     assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal')
+    db.close()
+    await store.close()
+  })
+
+  it('writes one page to the WAL for an update that keeps the expiry, and the expiry index as well for one that moves it', async () => {
+    const path = join(dir, 'keep-expiry.db')
+    const store = new SqliteStore({ path, pruneInterval: false })
+    const expiresAt = Date.now() + 60_000
+    const ids = Array.from({ length: 200 }, () => newId())
+    for (const id of ids) await store.create(id, { data: { user: 'ann' }, meta: null, userId: null, expiresAt })
+    const db = new DatabaseSync(path)
+    /** WAL frames (pages) one update of `id` appends, counted from an emptied WAL. */
+    const pagesOf = async (id: string, keepExpiry: boolean) => {
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      assert.equal(await store.update(id, { set: { n: 1 }, unset: [], whole: {}, keepExpiry }, expiresAt + 1_000), 'ok')
+      return (db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as { log: number }).log
+    }
+    assert.equal(await pagesOf(ids[50] as string, true), 1)
+    assert.ok((await pagesOf(ids[150] as string, false)) > 1)
     db.close()
     await store.close()
   })

@@ -30,10 +30,12 @@ export function updateParams(patch: SessionPatch, expiresAt: number, checksVersi
   const keys = Object.keys(texts)
   const params: Array<string | number | null> = [...unsetPaths]
   for (const key of keys) params.push(pathOf(key), texts[key] as string)
-  params.push(expiresAt)
+  // the expiry index is written only when the expiry moves: an update that leaves it writes one page instead of three
+  const expiry = patch.keepExpiry !== true
+  if (expiry) params.push(expiresAt)
   if (patch.meta !== undefined) params.push(JSON.stringify(patch.meta), patch.meta.absoluteExpiresAt ?? null)
   if (patch.userId !== undefined) params.push(patch.userId)
-  const shape = { replace: patch.replace === true, meta: patch.meta !== undefined, user: patch.userId !== undefined, version: checksVersion }
+  const shape = { replace: patch.replace === true, expiry, meta: patch.meta !== undefined, user: patch.userId !== undefined, version: checksVersion }
   return { unset: unsetPaths.length, set: keys.length, shape, params }
 }
 

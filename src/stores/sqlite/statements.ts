@@ -85,17 +85,20 @@ export function prepareStatements(db: DatabaseSync, t: string): Statements {
 /** Which columns an update writes besides the data, and whether it checks the version. */
 export interface UpdateShape {
   replace: boolean
+  /** Sets `expires_at` (see `SessionPatch.keepExpiry`). */
+  expiry: boolean
   meta: boolean
   user: boolean
   version: boolean
 }
 
-/** An update of `unset` removed and `set` changed keys, in that order of parameters; then expiry, meta, owner, id, now, version. */
+/** An update of `unset` removed and `set` changed keys, in that order of parameters; then expiry, meta, owner (each when the shape sets it), id, now, version. */
 export function updateSql(table: string, unset: number, set: number, flags: UpdateShape): string {
   // each value is set as its JSON text, a plain string to SQLite: its depth and contents never meet json()
   const base = flags.replace ? `'[${DATA_FORMAT},{}]'` : unset === 0 ? FIELDS : `json_remove(${FIELDS}${', ?'.repeat(unset)})`
   const data = set === 0 ? base : `json_set(${base}${', ?, ?'.repeat(set)})`
-  const columns = [`data = ${data}`, 'version = version + 1', 'expires_at = ?']
+  const columns = [`data = ${data}`, 'version = version + 1']
+  if (flags.expiry) columns.push('expires_at = ?')
   if (flags.meta) columns.push('meta = ?', 'absolute_expires_at = ?')
   if (flags.user) columns.push('user_id = ?')
   const where = `id = ? AND expires_at > ?${flags.version ? ' AND version = ?' : ''}`

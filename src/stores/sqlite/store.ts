@@ -174,7 +174,7 @@ export class SqliteStore implements SessionStore, SyncStore {
   }
 
   #updateStatement(unset: number, set: number, shape: UpdateShape): StatementSync {
-    const key = `${unset}:${set}:${+shape.replace}${+shape.meta}${+shape.user}${+shape.version}`
+    const key = `${unset}:${set}:${+shape.replace}${+shape.expiry}${+shape.meta}${+shape.user}${+shape.version}`
     let statement = this.#updates.get(key)
     if (statement === undefined) {
       statement = this.#db.prepare(updateSql(this.#table, unset, set, shape))
