@@ -1,6 +1,6 @@
 import { debug } from '../debug.ts'
 import { InvalidSessionStateError, type SessionDataError } from '../errors.ts'
-import type { CreateResult, NewSession, SessionMeta, SessionPatch, SessionValues, StoredSession, UpdateResult } from '../stores/contract.ts'
+import { kKeepsExpiry, type CreateResult, type NewSession, type SessionMeta, type SessionPatch, type SessionValues, type StoredSession, type UpdateResult } from '../stores/contract.ts'
 import { isSlideDue, nextExpiry } from './expiry.ts'
 import { enterPhase, type RequestState, type SessionObject } from './state.ts'
 import { rememberExpiry } from './verified-cookies.ts'
@@ -139,13 +139,14 @@ interface Updating {
 }
 
 /**
- * Whether an update may leave the stored expiry as it is: the slide to `next` is not due yet (the
- * `touchAfter` throttle reads apply too), the session did not ask for one (`touch()`), and neither its
- * metadata nor its lifetime changed, so `next` is no earlier than the expiry the request knows.
+ * Whether an update may leave the stored expiry as it is: the store can (`kKeepsExpiry`), the slide
+ * to `next` is not due yet (the `touchAfter` throttle reads apply too), the session did not ask for
+ * one (`touch()`), and neither its metadata nor its lifetime changed, so `next` is no earlier than the
+ * expiry the request knows.
  */
 function keepsExpiry(state: RequestState, next: number): boolean {
   const known = state.expiresAt
-  return !state.metaDirty && !state.touchRequested && next >= known && !isSlideDue(known, next, state.engine.policy.touchAfter)
+  return state.engine.store[kKeepsExpiry] === true && !state.metaDirty && !state.touchRequested && next >= known && !isSlideDue(known, next, state.engine.policy.touchAfter)
 }
 
 /** Undefined when the store wrote in the same turn (see `carryOutNow`). */

@@ -60,10 +60,10 @@ export interface SessionPatch {
   /** New metadata, when it changed (field-level stores write only this). */
   meta?: SessionMeta | undefined
   /**
-   * The stored expiry is late enough already: it was at most `touchAfter` before the update's
-   * `expiresAt` when the engine last saw it, and an expiry only moves forwards. A store may then leave
-   * it as it is, which spares it the write of its expiry index (a SQLite update without it writes one
-   * page to the WAL instead of three); moving it to `expiresAt` is correct too.
+   * Sent only to a store that declares `kKeepsExpiry`: the stored expiry is late enough already (it
+   * was at most `touchAfter` before the update's `expiresAt` when the engine last saw it, and an expiry
+   * only moves forwards), and the store leaves it as it is. That spares it the write of its expiry
+   * index: a SQLite update without it writes one page to the WAL instead of three.
    */
   keepExpiry?: boolean | undefined
   /**
@@ -114,11 +114,20 @@ export interface UserSessionInfo {
   meta: SessionMeta | null
 }
 
+/**
+ * Marks a store that honours `SessionPatch.keepExpiry`. The engine leaves the expiry of other stores
+ * to each update as before: a store that moved it anyway would hold it later than the request knows,
+ * and a persistent cookie would then not be re-sent to match it.
+ */
+export const kKeepsExpiry: unique symbol = Symbol.for('tessera-session.keeps-expiry')
+
 /** Marks an object as a contract store (as opposed to an express-session callback store). */
 export const kContractStore: unique symbol = Symbol.for('tessera-session.contract-store')
 
 export interface SessionStore {
   readonly [kContractStore]: true
+  /** Leaves the expiry on an update that says `keepExpiry` (see `kKeepsExpiry`). */
+  readonly [kKeepsExpiry]?: true
   /** The live session, or null when it is missing, expired or destroyed. May slide the expiry (see options). */
   get(id: string, options?: GetOptions): Promise<StoredSession | null>
   /** Writes a new session; never overwrites an existing or recently destroyed id (see `CreateResult`). */

@@ -1,5 +1,6 @@
 import {
   kContractStore,
+  kKeepsExpiry,
   kSync,
   type CreateResult,
   type GetOptions,
@@ -44,6 +45,7 @@ const DEFAULTS = { max: 10_000, sweepInterval: 60_000, sweepBatch: 1_000, tombst
  */
 export class MemoryStore implements SessionStore, SyncStore {
   readonly [kContractStore] = true as const
+  readonly [kKeepsExpiry] = true as const
   /** `get`, `create` and `update` without a promise, for the middleware (see `kSync`). */
   readonly [kSync]: SyncAccess = {
     get: MemoryStore.prototype.get,

@@ -1,7 +1,7 @@
 import type { ExpressSessionStore, Store as CallbackStore } from '../express-store.ts'
 import { InvalidOptionError } from '../errors.ts'
 import { fromCallbackStore } from './legacy.ts'
-import { isContractStore, kContractStore, type GetOptions, type SessionStore, type StoredSession } from './contract.ts'
+import { isContractStore, kContractStore, kKeepsExpiry, type GetOptions, type SessionStore, type StoredSession } from './contract.ts'
 
 /** Options of `migrateStore`. */
 export interface MigrateStoreOptions {
@@ -43,6 +43,8 @@ export function migrateStore(options: MigrateStoreOptions): SessionStore {
 
   const store: SessionStore = {
     [kContractStore]: true,
+    // every update goes to `to`
+    ...(to[kKeepsExpiry] === true ? { [kKeepsExpiry]: true as const } : {}),
     // one round trip for every session already moved; a second, once, for one that is not
     async get(id, slide) {
       const found = await to.get(id, slide)

@@ -1,7 +1,8 @@
 import { afterEach, describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import session, { type MemoryStore, type SessionOptions, type SessionStore } from '../../src/index.ts'
-import { HOSTS, SECRET, cleanup, cookiePair, freezeClock, idOf, laggingStore, memoryStore, peek, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
+import { kKeepsExpiry } from '../../src/stores/contract.ts'
+import { HOSTS, SECRET, cleanup, cookiePair, faultStore, freezeClock, idOf, laggingStore, memoryStore, peek, recordEvents, serve, sessionCookie, spyOn, type Host, type Req, type Res } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -176,6 +177,17 @@ describe('timeouts', () => {
             assert.equal(second.body, '2')
             assert.equal((await peek(store, id))?.expiresAt, T0 + 71 * SECOND, 'past touchAfter: slid to now + idle')
             assert.equal(sessionCookie(second)?.attributes.expires, new Date(T0 + 71 * SECOND).toUTCString())
+          })
+
+          it('moves it on every write, and re-sends the cookie, with a store that does not declare it keeps expiries', async (t) => {
+            const { store, inner } = faultStore()
+            assert.equal(store[kKeepsExpiry], undefined)
+            const { server, clock, cookie, id } = await counterApp(t, store)
+            clock.advance(5 * SECOND)
+            const first = await server.request('/count', { cookie })
+            assert.equal(first.body, '1')
+            assert.equal((await peek(inner, id))?.expiresAt, T0 + 65 * SECOND)
+            assert.equal(sessionCookie(first)?.attributes.expires, new Date(T0 + 65 * SECOND).toUTCString())
           })
 
           it('slides it all the same when the handler also calls req.session.touch()', async (t) => {

@@ -5,7 +5,7 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { MemoryStore, migrateStore } from '../../src/index.ts'
-import type { NewSession } from '../../src/stores/contract.ts'
+import { kContractStore, kKeepsExpiry, type NewSession } from '../../src/stores/contract.ts'
 
 const stores: MemoryStore[] = []
 afterEach(async () => {
@@ -54,6 +54,13 @@ describe('migrateStore', () => {
     await from.create('key-1', record())
     assert.equal(await migrateStore({ from, to }).get('key-1'), null)
     assert.equal(await from.get('key-1'), null)
+  })
+
+  it("keeps expiries on updates (kKeepsExpiry) when `to` does, as every update goes to `to`", async () => {
+    const from = memory()
+    assert.equal(migrateStore({ from, to: memory() })[kKeepsExpiry], true)
+    const to = { [kContractStore]: true as const, get: async () => null, create: async () => 'ok' as const, update: async () => 'ok' as const, touch: async () => 'ok' as const, destroy: async () => {} }
+    assert.equal(migrateStore({ from, to })[kKeepsExpiry], undefined)
   })
 
   it('destroy deletes from both stores', async () => {

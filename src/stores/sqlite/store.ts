@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { InvalidOptionError, SessionDataError, StoreUnavailableError } from '../../errors.ts'
 import {
   kContractStore,
+  kKeepsExpiry,
   kSync,
   type CreateResult,
   type GetOptions,
@@ -53,6 +54,7 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements SessionStore, SyncStore {
   readonly [kContractStore] = true as const
+  readonly [kKeepsExpiry] = true as const
   /** `get`, `create` and `update` without a promise, for the middleware (see `kSync`). */
   readonly [kSync]: SyncAccess = {
     get: SqliteStore.prototype.get,
