@@ -37,7 +37,17 @@ export function encodeFields(values: SessionValues): Array<[string, string | und
 
 /** The fields of a new session; keys whose value JSON drops (undefined, functions) are not stored at all, as express-session does. */
 export function newFields(encoded: Array<[string, string | undefined]>): string[] {
-  return flatten(new Map(), encoded)
+  // the keys come from Object.keys, each once: no map is needed to merge them
+  let stored = 0
+  for (const [, json] of encoded) if (json !== undefined) stored++
+  const fields = new Array<string>(stored * 2)
+  let i = 0
+  for (const [key, json] of encoded) {
+    if (json === undefined) continue
+    fields[i++] = key
+    fields[i++] = json
+  }
+  return fields
 }
 
 /**
@@ -49,22 +59,18 @@ export function patchedFields(entry: Entry, unset: readonly string[], encoded: A
   const fields = entry.fields
   if (!replace) for (let i = 0; i < fields.length; i += 2) texts.set(fields[i] as string, fields[i + 1] as string)
   for (const key of unset) texts.delete(key)
-  return flatten(texts, encoded)
-}
-
-function flatten(texts: Map<string, string>, encoded: Array<[string, string | undefined]>): string[] {
   for (const [key, json] of encoded) {
     if (json === undefined) texts.delete(key)
     else texts.set(key, json)
   }
   // sized once: an array grown by push keeps room for about twice what it holds, for the entry's life
-  const fields = new Array<string>(texts.size * 2)
+  const patched = new Array<string>(texts.size * 2)
   let i = 0
   for (const [key, json] of texts) {
-    fields[i++] = key
-    fields[i++] = json
+    patched[i++] = key
+    patched[i++] = json
   }
-  return fields
+  return patched
 }
 
 /** The entry as a store returns it: each key's value parsed from its text, a fresh object for every read. */
