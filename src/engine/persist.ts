@@ -1,7 +1,7 @@
 import { debug } from '../debug.ts'
 import { InvalidSessionStateError, type SessionDataError } from '../errors.ts'
-import { kKeepsExpiry, type CreateResult, type NewSession, type SessionMeta, type SessionPatch, type SessionValues, type StoredSession, type UpdateResult } from '../stores/contract.ts'
-import { isSlideDue, nextExpiry } from './expiry.ts'
+import type { CreateResult, NewSession, SessionMeta, SessionPatch, SessionValues, StoredSession, UpdateResult } from '../stores/contract.ts'
+import { nextExpiry } from './expiry.ts'
 import { enterPhase, type RequestState, type SessionObject } from './state.ts'
 import { rememberExpiry } from './verified-cookies.ts'
 
@@ -13,7 +13,15 @@ import { rememberExpiry } from './verified-cookies.ts'
 /** A write decided by engine/plan.ts, with what it carries. */
 export type WritePlan =
   | { readonly kind: 'create'; readonly data: SessionValues; readonly serialized: ReadonlyMap<string, string>; readonly now: number }
-  | { readonly kind: 'update'; readonly set: SessionValues; readonly unset: readonly string[]; readonly now: number; readonly serialized: ReadonlyMap<string, string> | undefined }
+  | {
+      readonly kind: 'update'
+      readonly set: SessionValues
+      readonly unset: readonly string[]
+      /** The expiry the update gives the session, unless `keepExpiry`: then the store may leave it, and the engine goes on with the one it knew (`SessionPatch.keepExpiry`). */
+      readonly expiresAt: number
+      readonly keepExpiry: boolean
+      readonly serialized: ReadonlyMap<string, string> | undefined
+    }
   | { readonly kind: 'touch'; readonly expiresAt: number }
   /** `req.session = null` with `unset: 'destroy'`. */
   | { readonly kind: 'destroy' }
@@ -128,41 +136,25 @@ function created(state: RequestState, creating: Creating, result: CreateResult):
 
 type UpdatePlan = Extract<WritePlan, { kind: 'update' }>
 
-/** An update under way: its plan, the expiry it writes, and the id and owner it started for. */
+/** An update under way: its plan, and the id and owner it started for. */
 interface Updating {
   readonly plan: UpdatePlan
   readonly id: string
-  readonly expiresAt: number
-  /** The store may leave the expiry where it is (`SessionPatch.keepExpiry`): the engine goes on with the one it knew. */
-  readonly keepExpiry: boolean
   readonly userId: string | null | undefined
-}
-
-/**
- * Whether an update may leave the stored expiry as it is: the store can (`kKeepsExpiry`), the slide
- * to `next` is not due yet (the `touchAfter` throttle reads apply too), the session did not ask for
- * one (`touch()`), and neither its metadata nor its lifetime changed, so `next` is no earlier than the
- * expiry the request knows.
- */
-function keepsExpiry(state: RequestState, next: number): boolean {
-  const known = state.expiresAt
-  return state.engine.store[kKeepsExpiry] === true && !state.metaDirty && !state.touchRequested && next >= known && !isSlideDue(known, next, state.engine.policy.touchAfter)
 }
 
 /** Undefined when the store wrote in the same turn (see `carryOutNow`). */
 function update(state: RequestState, plan: UpdatePlan): Promise<void> | undefined {
   const engine = state.engine
-  const expiresAt = nextExpiry(state.meta as SessionMeta, engine.policy.idleTimeout, plan.now)
-  const keepExpiry = keepsExpiry(state, expiresAt)
-  const updating: Updating = { plan, id: state.id as string, expiresAt, keepExpiry, userId: state.userId }
-  const patch = new UpdatePatch(state, plan, keepExpiry)
+  const updating: Updating = { plan, id: state.id as string, userId: state.userId }
+  const patch = new UpdatePatch(state, plan)
   const key = state.key as string
-  const result = engine.updateNow(key, patch, updating.expiresAt)
+  const result = engine.updateNow(key, patch, plan.expiresAt)
   if (result !== undefined) {
     updated(state, updating, result)
     return undefined
   }
-  return engine.call('update', (store) => store.update(key, patch, updating.expiresAt)).then((answer) => updated(state, updating, answer))
+  return engine.call('update', (store) => store.update(key, patch, plan.expiresAt)).then((answer) => updated(state, updating, answer))
 }
 
 function updated(state: RequestState, updating: Updating, result: UpdateResult): void {
@@ -174,12 +166,12 @@ function updated(state: RequestState, updating: Updating, result: UpdateResult):
     engine.emit('conflict', () => ({ idHash: engine.idHash(updating.id), result }))
     return
   }
-  const { plan, expiresAt, userId } = updating
+  const { plan, userId } = updating
   state.metaDirty = false
-  if (!updating.keepExpiry) {
-    state.expiresAt = expiresAt
+  if (!plan.keepExpiry) {
+    state.expiresAt = plan.expiresAt
     state.expiryMoved = true
-    noteExpiry(state, expiresAt)
+    noteExpiry(state, plan.expiresAt)
   }
   if (plan.serialized !== undefined) state.baseline = plan.serialized
   if (state.record) state.record.userId = userId ?? null
@@ -202,11 +194,11 @@ class UpdatePatch implements SessionPatch {
   readonly #record: StoredSession | null
   #whole: SessionValues | undefined
 
-  constructor(state: RequestState, plan: UpdatePlan, keepExpiry: boolean) {
+  constructor(state: RequestState, plan: UpdatePlan) {
     const userId = state.userId
     this.set = plan.set
     this.unset = plan.unset
-    this.keepExpiry = keepExpiry
+    this.keepExpiry = plan.keepExpiry
     this.meta = state.metaDirty ? state.meta : undefined
     this.userId = userId === state.record?.userId ? undefined : userId
     this.current = { meta: state.meta ?? null, userId: userId ?? null }

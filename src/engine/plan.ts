@@ -1,4 +1,4 @@
-import type { SessionMeta } from '../stores/contract.ts'
+import { kKeepsExpiry, type SessionMeta } from '../stores/contract.ts'
 import { cookieMaxAge, isPersistent, syncCookieLifetime } from './cookie-lifetime.ts'
 import {
   decideWrite,
@@ -75,13 +75,16 @@ export function planWrite(state: RequestState, confirm: boolean): WritePlan | un
     syncCookieLifetime(state, session)
   }
   const next = state.phase === 'stored' ? nextExpiry(state.meta as SessionMeta, policy.idleTimeout, now) : now
-  switch (decideWrite(writeFacts(state, diff, next, confirm), DEFERRED, state)) {
+  const facts = writeFacts(state, diff, next, confirm)
+  switch (decideWrite(facts, DEFERRED, state)) {
     case 'create':
       return { kind: 'create', data: (diff as SessionDiff).set, serialized: (diff as SessionDiff).current, now }
-    case 'update':
+    case 'update': {
+      const expiry = { expiresAt: next, keepExpiry: keepsExpiry(state, facts, next) }
       // never accessed: only metadata a migrated or corrected session still lacks
-      if (diff === undefined) return { kind: 'update', set: {}, unset: [], now, serialized: undefined }
-      return { kind: 'update', set: diff.set, unset: diff.unset, now, serialized: diff.current }
+      if (diff === undefined) return { kind: 'update', set: {}, unset: [], ...expiry, serialized: undefined }
+      return { kind: 'update', set: diff.set, unset: diff.unset, ...expiry, serialized: diff.current }
+    }
     case 'touch':
       return { kind: 'touch', expiresAt: next }
     default:
@@ -105,6 +108,16 @@ function writeFacts(state: RequestState, diff: SessionDiff | undefined, next: nu
     expiryMoved: state.expiryMoved,
     confirm,
   }
+}
+
+/**
+ * Whether an update may leave the stored expiry as it is: the store can (`kKeepsExpiry`), the slide
+ * to `next` is not due yet (the `touchAfter` throttle reads apply too), the session did not ask for
+ * one (`touch()`), and neither its metadata nor its lifetime changed, so `next` is no earlier than the
+ * expiry the request knows.
+ */
+function keepsExpiry(state: RequestState, facts: WriteFacts, next: number): boolean {
+  return state.engine.store[kKeepsExpiry] === true && !facts.metaDirty && !facts.touchRequested && !facts.slideDue && next >= state.expiresAt
 }
 
 function refreshFacts(state: RequestState): RefreshFacts {

@@ -40,14 +40,7 @@ export function newFields(encoded: Array<[string, string | undefined]>): string[
   // the keys come from Object.keys, each once: no map is needed to merge them
   let stored = 0
   for (const [, json] of encoded) if (json !== undefined) stored++
-  const fields = new Array<string>(stored * 2)
-  let i = 0
-  for (const [key, json] of encoded) {
-    if (json === undefined) continue
-    fields[i++] = key
-    fields[i++] = json
-  }
-  return fields
+  return laidOut(encoded, stored)
 }
 
 /**
@@ -63,14 +56,19 @@ export function patchedFields(entry: Entry, unset: readonly string[], encoded: A
     if (json === undefined) texts.delete(key)
     else texts.set(key, json)
   }
-  // sized once: an array grown by push keeps room for about twice what it holds, for the entry's life
-  const patched = new Array<string>(texts.size * 2)
+  return laidOut(texts, texts.size)
+}
+
+/** The `stored` pairs with a text, as `[key, json, …]`, sized once: an array grown by push keeps room for about twice what it holds, for the entry's life. */
+function laidOut(pairs: Iterable<readonly [string, string | undefined]>, stored: number): string[] {
+  const fields = new Array<string>(stored * 2)
   let i = 0
-  for (const [key, json] of texts) {
-    patched[i++] = key
-    patched[i++] = json
+  for (const [key, json] of pairs) {
+    if (json === undefined) continue
+    fields[i++] = key
+    fields[i++] = json
   }
-  return patched
+  return fields
 }
 
 /** The entry as a store returns it: each key's value parsed from its text, a fresh object for every read. */
